@@ -1,0 +1,289 @@
+// The agent: one outbound WebSocket to the relay, reconnected with backoff, carrying every
+// public request to the local target. `startAgent()` is the library entry; the CLI prints its events.
+
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import type { HostHeaderMode } from "../worker/headers";
+import {
+  type AgentFrame,
+  assertNever,
+  CloseCode,
+  decodeRelayFrame,
+  encodeFrame,
+  LIMITS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type RelayFrame,
+} from "../worker/protocol";
+import { LocalHttp, type StreamContext } from "./forward";
+import type { Target } from "./target";
+import { LocalWs } from "./websocket";
+
+/** Agent tunables. */
+export const AGENT_DEFAULTS = {
+  /** Heartbeat period; the relay answers "ping" with "pong" without waking up. */
+  pingIntervalMs: 15_000,
+  /** A relay silent for this long is dead: the socket is dropped and the agent reconnects. */
+  pongTimeoutMs: 40_000,
+  backoffInitialMs: 250,
+  backoffMaxMs: 30_000,
+} as const;
+
+export type AgentOptions = {
+  /** Relay base URL, http(s)://host[:port]. */
+  relay: string;
+  token: string;
+  name: string;
+  target: Target;
+  hostHeader?: HostHeaderMode;
+  /** Take the name over from an agent that holds it. */
+  force?: boolean;
+  onEvent?: (event: AgentEvent) => void;
+};
+
+/** What the agent reports, one event at a time; `--json` prints them as they come. */
+export type AgentEvent =
+  | { event: "ready"; name: string; url: string; pathUrl: string }
+  | { event: "disconnected"; code: number; reason: string }
+  | { event: "reconnecting"; attempt: number; delayMs: number; cause: string }
+  | {
+      event: "exchange";
+      stream: number;
+      method: string;
+      path: string;
+      status: number;
+      durationMs: number;
+      bytesIn: number;
+      bytesOut: number;
+      error?: string;
+    }
+  | { event: "fatal"; code: string; message: string };
+
+/** The agent stopped for good; the message was already reported as a "fatal" event. */
+export class AgentFatalError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AgentFatalError";
+  }
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FATAL_CLOSE = new Set<number>([CloseCode.versionMismatch, CloseCode.nameInUse, CloseCode.replaced]);
+
+/** A running agent. `done` settles when it stops for good: rejected on a fatal error, resolved on close(). */
+export class Agent {
+  readonly agentId = randomUUID();
+  readonly ready: Promise<Extract<AgentEvent, { event: "ready" }>>;
+  readonly done: Promise<void>;
+  private resolveReady!: (e: Extract<AgentEvent, { event: "ready" }>) => void;
+  private settle!: { resolve: () => void; reject: (err: Error) => void };
+  private ws?: WebSocket;
+  private readonly streams = new Map<number, LocalHttp | LocalWs>();
+  private attempt = 0;
+  private stopped = false;
+  private heartbeat?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private lastPong = 0;
+  private lastError?: { code: string; message: string };
+
+  constructor(private readonly o: AgentOptions) {
+    this.ready = new Promise((resolve) => {
+      this.resolveReady = resolve;
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.ready.catch(() => {});
+    this.done.catch(() => {});
+  }
+
+  /** Opens the relay connection. */
+  start(): this {
+    const url = new URL("/_porthole/connect", this.o.relay);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("name", this.o.name);
+    const ws = new WebSocket(url, {
+      headers: { Authorization: `Bearer ${this.o.token}` },
+      maxPayload: LIMITS.maxFrameBytes,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    this.lastError = undefined;
+    let opened = false;
+    ws.binaryType = "nodebuffer";
+    ws.on("open", () => {
+      opened = true;
+      this.lastPong = Date.now();
+      this.send({ type: "hello", version: PROTOCOL_VERSION, agentId: this.agentId, client: "porthole-agent/0.1.0", force: !!this.o.force });
+      this.heartbeat = setInterval(() => this.beat(ws), AGENT_DEFAULTS.pingIntervalMs);
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        if (data.toString() === "pong") this.lastPong = Date.now();
+        return;
+      }
+      this.lastPong = Date.now();
+      this.onMessage(ws, data);
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        body += c;
+      });
+      res.on("end", () => {
+        const message = body.trim() || `relay answered HTTP ${res.statusCode}`;
+        const code = res.headers["x-porthole-error"];
+        // A wrong token or a bad name will not fix itself; anything else (a deploy, a restart) may.
+        if (res.statusCode === 401 || res.statusCode === 400) return this.fatal(String(code ?? res.statusCode), message);
+        this.retry(`relay answered HTTP ${res.statusCode}: ${message}`);
+      });
+    });
+    ws.on("error", (err) => {
+      if (!opened) this.retry(`cannot reach the relay at ${this.o.relay} (${err.message})`);
+    });
+    // A socket that never opened was already handled by "error" or "unexpected-response".
+    ws.on("close", (code, reasonBuf) => {
+      if (opened) this.onClose(ws, code, reasonBuf.toString());
+    });
+    return this;
+  }
+
+  /** Stops the agent: closes the relay socket and every local stream. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.stopStreams("agent shutting down");
+    const ws = this.ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      const closed = new Promise((resolve) => ws.once("close", resolve));
+      ws.close(CloseCode.normal, "agent shutting down");
+      await closed;
+    }
+    this.settle.resolve();
+  }
+
+  private emit(e: AgentEvent): void {
+    this.o.onEvent?.(e);
+  }
+
+  private send(f: AgentFrame): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(f));
+  }
+
+  private beat(ws: WebSocket): void {
+    if (Date.now() - this.lastPong > AGENT_DEFAULTS.pongTimeoutMs) {
+      this.lastError = { code: "heartbeat", message: `no answer from the relay for ${AGENT_DEFAULTS.pongTimeoutMs / 1000} s` };
+      ws.terminate();
+      return;
+    }
+    ws.send("ping");
+  }
+
+  private onMessage(ws: WebSocket, data: Buffer): void {
+    let f: RelayFrame;
+    try {
+      f = decodeRelayFrame(data);
+      this.dispatch(f);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.send({ type: "error", code: "protocol-error", message: err.message });
+      ws.close(err.closeCode, err.message.slice(0, 123));
+    }
+  }
+
+  private dispatch(f: RelayFrame): void {
+    switch (f.type) {
+      case "ready":
+        this.attempt = 0;
+        this.emit({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
+        this.resolveReady({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
+        return;
+      case "error":
+      case "goaway":
+        this.lastError = { code: f.code, message: f.message };
+        return;
+      case "request-head":
+        this.streams.set(f.stream, new LocalHttp(f, this.context(f.stream, f.method, f.path)));
+        return;
+      case "ws-open":
+        this.streams.set(f.stream, new LocalWs(f, this.context(f.stream, "GET", f.path)));
+        return;
+      case "data":
+      case "end":
+      case "reset":
+      case "credit":
+      case "ws-message":
+      case "ws-close": {
+        const stream = this.streams.get(f.stream);
+        if (stream instanceof LocalWs) return stream.onFrame(f);
+        if (stream && f.type !== "ws-message" && f.type !== "ws-close") return stream.onFrame(f);
+        if (f.type === "data" || f.type === "ws-message") {
+          this.send({ type: "reset", stream: f.stream, code: "unknown-stream", message: "the agent has no such stream" });
+        }
+        return;
+      }
+      default:
+        return assertNever(f);
+    }
+  }
+
+  private context(stream: number, method: string, path: string): StreamContext {
+    const started = performance.now();
+    return {
+      target: this.o.target,
+      hostHeader: this.o.hostHeader ?? "rewrite",
+      send: (frame) => this.send(frame),
+      onDone: (summary) => {
+        this.streams.delete(stream);
+        const durationMs = Math.round((performance.now() - started) * 10) / 10;
+        this.emit({ event: "exchange", stream, method, path, durationMs, ...summary });
+      },
+    };
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return;
+    clearInterval(this.heartbeat);
+    this.stopStreams("the relay connection was lost");
+    if (this.stopped) return;
+    const why = this.lastError ? `${this.lastError.code}: ${this.lastError.message}` : reason || `code ${code}`;
+    this.emit({ event: "disconnected", code, reason: why });
+    if (FATAL_CLOSE.has(code)) return this.fatal(this.lastError?.code ?? String(code), this.lastError?.message ?? reason);
+    this.retry(`relay connection closed (${why})`);
+  }
+
+  private retry(cause: string): void {
+    if (this.stopped || this.retryTimer) return;
+    this.attempt += 1;
+    // Full jitter on an exponential ceiling, so many agents do not reconnect in lockstep after a deploy.
+    const ceiling = Math.min(AGENT_DEFAULTS.backoffMaxMs, AGENT_DEFAULTS.backoffInitialMs * 2 ** (this.attempt - 1));
+    const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.emit({ event: "reconnecting", attempt: this.attempt, delayMs, cause });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.stopped) this.start();
+    }, delayMs);
+  }
+
+  private fatal(code: string, message: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.emit({ event: "fatal", code, message });
+    this.ws?.terminate();
+    this.settle.reject(new AgentFatalError(code, message));
+  }
+
+  private stopStreams(reason: string): void {
+    for (const stream of [...this.streams.values()]) stream.destroy(reason);
+    this.streams.clear();
+  }
+}
+
+/** Starts an agent and returns it; await `agent.ready` for the public URLs. */
+export function startAgent(options: AgentOptions): Agent {
+  return new Agent(options).start();
+}

@@ -1,0 +1,192 @@
+// The porthole command: parses arguments, starts the agent or the relay, and prints.
+
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { parseArgs } from "node:util";
+import type { HostHeaderMode } from "../worker/headers";
+import { TUNNEL_NAME } from "../worker/protocol";
+import { AgentFatalError, startAgent } from "./agent";
+import { resolveConnection } from "./config";
+import { randomName } from "./names";
+import { type Printer, printAgentEvent, printer } from "./output";
+import { type LocalRelay, startLocalRelay } from "./relay";
+import { parseTarget } from "./target";
+
+const VERSION = "0.1.0";
+
+const HELP = `porthole ${VERSION}: a localhost tunnel through a relay you own
+
+Usage:
+  porthole http <port|host:port|url> [options]   expose a local server
+  porthole <port>                                 shorthand for "porthole http <port>"
+  porthole relay [options]                        run the relay locally in workerd
+
+http options:
+  --relay URL          relay to connect to (env PORTHOLE_RELAY); without one,
+                       porthole starts a local relay on 127.0.0.1
+  --token T            agent token of the relay (env PORTHOLE_TOKEN)
+  --name NAME          tunnel name, a DNS label (default: a random readable name)
+  --host-header MODE   Host sent to the local server: rewrite (default, the
+                       target's host), preserve (the public host) or a value
+  --force              take the name over from an agent that holds it
+  --json               print newline-delimited JSON events
+  --verbose            print stack traces on errors
+
+relay options:
+  --port N             port on 127.0.0.1 (default 8787; 0 picks a free one)
+  --token T            agent token (env PORTHOLE_TOKEN; default: random, printed)
+  --domain D           public domain for host mode (default localhost)
+  --grace S            seconds to hold requests while an agent reconnects (default 10)
+  --json               print newline-delimited JSON events
+
+Config file: $PORTHOLE_CONFIG or ~/.config/porthole/config.json with {"relay", "token"}.
+Flags win over the environment, and the environment over the config file.
+`;
+
+const OPTIONS = {
+  relay: { type: "string" },
+  token: { type: "string" },
+  name: { type: "string" },
+  "host-header": { type: "string" },
+  force: { type: "boolean" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean" },
+  port: { type: "string" },
+  domain: { type: "string" },
+  grace: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+/** A mistake in how porthole was called: printed without a stack, exit code 2. */
+class UsageError extends Error {}
+
+function hostHeaderMode(value: string | undefined): HostHeaderMode {
+  if (value === undefined || value === "rewrite") return "rewrite";
+  if (value === "preserve") return "preserve";
+  return { value };
+}
+
+function nonNegative(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} expects a non-negative number, got "${value}".`);
+  return n;
+}
+
+/** 8787 when it is free, else any free port, said out loud. */
+async function embeddedPort(p: Printer): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(8787, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+  if (!free) p.info("porthole  port 8787 is busy; the local relay takes a free port instead");
+  return free ? 8787 : 0;
+}
+
+/** Stops on Ctrl-C or SIGTERM, cleaning up in order. */
+function onSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer): Promise<void> {
+  if (!targetArg) throw new UsageError('Missing the target: "porthole http 3000" exposes http://localhost:3000.');
+  const target = parseTarget(targetArg);
+  const name = flags.name ?? randomName();
+  if (!TUNNEL_NAME.test(name)) throw new UsageError(`--name "${name}" is not a DNS label: use a-z, 0-9 and "-", 1 to 63 characters.`);
+  let { relay, token } = resolveConnection({ relay: flags.relay, token: flags.token });
+  let local: LocalRelay | undefined;
+  if (!relay) {
+    token = randomBytes(24).toString("hex");
+    local = await startLocalRelay({ port: await embeddedPort(p), token });
+    relay = local.url;
+  }
+  if (!token) throw new UsageError(`No token for relay ${relay}: pass --token or set PORTHOLE_TOKEN.`);
+  const relayLabel = local ? `${relay} (embedded local relay)` : relay;
+  const agent = startAgent({
+    relay,
+    token,
+    name,
+    target,
+    hostHeader: hostHeaderMode(flags["host-header"]),
+    force: flags.force,
+    onEvent: (e) => printAgentEvent(p, e, { target: target.origin, relay: relayLabel }),
+  });
+  onSignal(async () => {
+    await agent.close();
+    await local?.stop();
+  });
+  try {
+    await agent.done;
+  } finally {
+    await local?.stop();
+  }
+}
+
+async function runRelay(flags: Flags, p: Printer): Promise<void> {
+  const port = nonNegative(flags.port, "--port", 8787);
+  const given = flags.token ?? (process.env.PORTHOLE_TOKEN || undefined);
+  const token = given ?? randomBytes(24).toString("hex");
+  const relay = await startLocalRelay({
+    port,
+    token,
+    domain: flags.domain,
+    graceSeconds: flags.grace === undefined ? undefined : nonNegative(flags.grace, "--grace", 10),
+  });
+  const domain = flags.domain ?? "localhost";
+  const hostPattern = `${new URL(relay.url).protocol}//<name>.${domain}:${new URL(relay.url).port}`;
+  if (p.json) p.event({ event: "relay-ready", url: relay.url, ...(given ? {} : { token }) });
+  else {
+    p.info(`porthole  relay listening on ${relay.url}`);
+    p.info(`  tunnels     ${hostPattern}  or  ${relay.url}/t/<name>`);
+    if (!given) p.info(`  token       ${token}`);
+  }
+  onSignal(relay.stop);
+  await new Promise(() => {});
+}
+
+/** Runs the CLI with the given arguments (without node and the script path). */
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`porthole: ${(err as Error).message}\nRun "porthole --help" for usage.\n`);
+    return 2;
+  }
+  const { values: flags, positionals } = parsed;
+  const p = printer(!!flags.json);
+  if (flags.version) return void process.stdout.write(`${VERSION}\n`), 0;
+  if (flags.help || positionals.length === 0) return void process.stdout.write(HELP), 0;
+  const [command, ...rest] = positionals;
+  try {
+    if (command === "http") await runHttp(rest[0], flags, p);
+    else if (command === "relay") await runRelay(flags, p);
+    else if (/^\d+$/.test(command ?? "") && rest.length === 0) await runHttp(command, flags, p);
+    else throw new UsageError(`Unknown command "${command}". Run "porthole --help" for usage.`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      p.error(`porthole: ${err.message}`);
+      return 2;
+    }
+    // The agent already printed its fatal event; other errors are printed here, stack only with --verbose.
+    if (!(err instanceof AgentFatalError)) {
+      p.error(`porthole: ${flags.verbose && err instanceof Error ? err.stack : (err as Error).message}`);
+    }
+    return 1;
+  }
+}

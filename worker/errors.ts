@@ -1,0 +1,43 @@
+// Errors the relay answers itself: one code, one status, one sentence naming the tunnel and the cause.
+
+/** Public error codes, sent in X-Porthole-Error. */
+export const ERROR_STATUS = {
+  "tunnel-not-found": 404,
+  "tunnel-offline": 503,
+  "local-unreachable": 502,
+  "local-timeout": 504,
+  "body-too-large": 413,
+  unauthorized: 401,
+  "bad-request": 400,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error the relay turns into its own response. */
+export class RelayError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "RelayError";
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** The plain-text response: the code in X-Porthole-Error and the sentence as the body. */
+  toResponse(): Response {
+    return new Response(`${this.message}\n`, {
+      status: this.status,
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Porthole-Error": this.code,
+        ...this.headers,
+      },
+    });
+  }
+}

@@ -1,0 +1,211 @@
+// One public request carried over the agent socket: an HTTP request/response pair, or a
+// WebSocket upgrade until the local server accepts or refuses it.
+
+import { RelayError } from "./errors";
+import { Inbox, Outbox } from "./flow";
+import type { HeaderList, RelayFrame, Reset, ResetCode, ResponseHead, WsAccept } from "./protocol";
+
+/** Frames the agent sends for an exchange that is still in memory. */
+export type ExchangeFrame =
+  | ResponseHead
+  | WsAccept
+  | Reset
+  | { type: "data"; stream: number; chunk: Uint8Array }
+  | { type: "end"; stream: number }
+  | { type: "credit"; stream: number; bytes: number };
+
+export type ExchangeOptions = {
+  id: number;
+  tunnel: string;
+  method: string;
+  path: string;
+  headers: HeaderList;
+  body: ReadableStream<Uint8Array> | null;
+  /** WebSocket subprotocols when this is an upgrade; undefined for plain HTTP. */
+  upgrade?: string[];
+  headTimeoutMs: number;
+  send: (frame: RelayFrame) => void;
+  /** Called once, when the exchange leaves memory. */
+  onDone: () => void;
+};
+
+/** How the exchange was answered: a streamed HTTP response, or an accepted WebSocket. */
+export type Answer = { kind: "http"; response: Response } | { kind: "websocket"; protocol: string };
+
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+const RESET_ERRORS: Record<ResetCode, "local-unreachable" | "local-timeout" | "body-too-large" | "tunnel-offline"> = {
+  "local-unreachable": "local-unreachable",
+  "local-error": "local-unreachable",
+  "local-timeout": "local-timeout",
+  "too-large": "body-too-large",
+  "agent-gone": "tunnel-offline",
+  "client-aborted": "local-unreachable",
+  "flow-control": "local-unreachable",
+  "unknown-stream": "local-unreachable",
+};
+
+/** A public request in flight. Frames are routed to it synchronously, so body chunks never reorder. */
+export class HttpExchange {
+  private settle?: { resolve: (head: ResponseHead | WsAccept) => void; reject: (err: RelayError) => void };
+  private timer?: ReturnType<typeof setTimeout>;
+  private writer?: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly inbox = new Inbox();
+  private readonly outbox: Outbox;
+  private finished = false;
+
+  constructor(private readonly o: ExchangeOptions) {
+    this.outbox = new Outbox(
+      (chunk) => o.send({ type: "data", stream: o.id, chunk }),
+      () => o.send({ type: "end", stream: o.id }),
+    );
+  }
+
+  /** Sends the request to the agent and resolves with the answer once the head arrives. */
+  async start(): Promise<Answer> {
+    const { o } = this;
+    const head = new Promise<ResponseHead | WsAccept>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.timer = setTimeout(() => {
+      this.fail("local-timeout", `local server sent no response head within ${o.headTimeoutMs / 1000} s`);
+      this.settle?.reject(
+        new RelayError("local-timeout", `Tunnel "${o.tunnel}" got no response to "${this.label}" within ${o.headTimeoutMs / 1000} s.`),
+      );
+    }, o.headTimeoutMs);
+    if (o.upgrade) {
+      o.send({ type: "ws-open", stream: o.id, path: o.path, headers: o.headers, protocols: o.upgrade });
+    } else {
+      o.send({ type: "request-head", stream: o.id, method: o.method, path: o.path, headers: o.headers, body: o.body !== null });
+      if (o.body) void this.pump(o.body);
+    }
+    const answer = await head.finally(() => this.clearTimer());
+    if (answer.type === "ws-accept") {
+      this.finish();
+      return { kind: "websocket", protocol: answer.protocol };
+    }
+    return { kind: "http", response: this.response(answer) };
+  }
+
+  /** Routes one agent frame. Must stay synchronous: awaiting here would let chunks reorder. */
+  onFrame(f: ExchangeFrame): void {
+    switch (f.type) {
+      case "response-head":
+      case "ws-accept":
+        this.settle?.resolve(f);
+        this.settle = undefined;
+        return;
+      case "data":
+        return this.onData(f.chunk);
+      case "end":
+        this.writer?.close().catch(() => {});
+        this.finish();
+        return;
+      case "credit":
+        this.outbox.grant(f.bytes);
+        return;
+      case "reset":
+        return this.onReset(f);
+    }
+  }
+
+  /** Fails the exchange because the agent went away. */
+  agentGone(): void {
+    this.onReset({ type: "reset", stream: this.o.id, code: "agent-gone", message: "the agent disconnected" });
+  }
+
+  private get label(): string {
+    return `${this.o.method} ${this.o.path}`;
+  }
+
+  private onData(chunk: Uint8Array): void {
+    const { writer } = this;
+    if (!writer) return this.fail("flow-control", "data before the response head");
+    try {
+      this.inbox.accept(chunk.byteLength);
+    } catch (err) {
+      writer.abort(err).catch(() => {});
+      return this.fail("flow-control", (err as Error).message);
+    }
+    writer.write(chunk).then(
+      () => {
+        const grant = this.inbox.release(chunk.byteLength);
+        if (grant > 0 && !this.finished) this.o.send({ type: "credit", stream: this.o.id, bytes: grant });
+      },
+      () => this.fail("client-aborted", "the public client went away"),
+    );
+  }
+
+  private onReset(f: Reset): void {
+    if (this.finished) return;
+    if (this.settle) {
+      const code = RESET_ERRORS[f.code] ?? "local-unreachable";
+      const extra: Record<string, string> = code === "tunnel-offline" ? { "Retry-After": "10" } : {};
+      this.settle.reject(new RelayError(code, `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${f.message}.`, extra));
+      this.settle = undefined;
+    }
+    this.writer?.abort(new Error(f.message)).catch(() => {});
+    this.finish();
+  }
+
+  /** Streams the request body to the agent, reading only while the agent has granted credit. */
+  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        await this.outbox.drained();
+        if (this.finished) return void reader.cancel().catch(() => {});
+        const { done, value } = await reader.read();
+        if (this.finished) return void reader.cancel().catch(() => {});
+        if (done) return this.outbox.end();
+        this.outbox.push(value, undefined);
+      }
+    } catch (err) {
+      this.fail("client-aborted", `the public client aborted the upload (${(err as Error).message})`);
+      this.settle?.reject(new RelayError("bad-request", `Tunnel "${this.o.tunnel}" lost the body of "${this.label}".`));
+    }
+  }
+
+  private response(head: ResponseHead): Response {
+    const headers = new Headers();
+    for (const [k, v] of head.headers) headers.append(k, v);
+    const encoded = headers.has("Content-Encoding");
+    const nullBody = !head.body || this.o.method === "HEAD" || NULL_BODY_STATUS.has(head.status);
+    if (nullBody) {
+      this.finish();
+      return new Response(null, { status: head.status, statusText: head.statusText, headers });
+    }
+    // Local workerd gzips some types and then holds the whole stream; identity keeps it streaming.
+    if (!encoded) headers.set("Content-Encoding", "identity");
+    const length = Number(headers.get("Content-Length") ?? Number.NaN);
+    const pipe = Number.isSafeInteger(length) && length >= 0 ? new FixedLengthStream(length) : new IdentityTransformStream();
+    this.writer = pipe.writable.getWriter();
+    return new Response(pipe.readable, {
+      status: head.status,
+      statusText: head.statusText,
+      headers,
+      encodeBody: encoded ? "manual" : "automatic",
+    });
+  }
+
+  /** Resets the stream on the agent side and drops it. */
+  private fail(code: ResetCode, message: string): void {
+    if (this.finished) return;
+    this.o.send({ type: "reset", stream: this.o.id, code, message });
+    this.writer?.abort(new Error(message)).catch(() => {});
+    this.finish();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimer();
+    this.outbox.cancel();
+    this.o.onDone();
+  }
+}

@@ -1,0 +1,163 @@
+// Per-stream credit flow control, shared by the relay and the agent. Platform-neutral.
+// A sender may have at most the granted credit in flight; the receiver grants more only
+// after it has handed bytes on downstream. Memory per stream is therefore bounded by the
+// window in each direction, whatever the body size.
+
+import { CloseCode, LIMITS, ProtocolError } from "./protocol";
+
+/**
+ * Send side of one stream. Bytes beyond the credit wait in the outbox, and `push` returns
+ * false so the caller pauses its source; `drained()` resolves when everything queued went out.
+ * Each pushed chunk may carry a tag (a WebSocket message's binary flag, say); `emit` learns
+ * which piece is the last of its chunk, so message boundaries survive the split.
+ */
+export class Outbox<Tag = undefined> {
+  private credit: number;
+  private readonly queue: { bytes: Uint8Array; tag: Tag }[] = [];
+  private queued = 0;
+  private ending = false;
+  private ended = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly emit: (piece: Uint8Array, last: boolean, tag: Tag) => void,
+    private readonly emitEnd: () => void = () => {},
+    window: number = LIMITS.initialWindow,
+  ) {
+    this.credit = window;
+  }
+
+  /** Queues bytes. Returns false when the source must pause until `drained()` resolves. */
+  push(bytes: Uint8Array, tag: Tag): boolean {
+    if (this.ending) throw new Error("Outbox.push after end");
+    this.queue.push({ bytes, tag });
+    this.queued += bytes.byteLength;
+    this.flush();
+    return this.queued === 0 && this.credit > 0;
+  }
+
+  /** Sends the end frame once every queued byte has gone out. */
+  end(): void {
+    this.ending = true;
+    this.flush();
+  }
+
+  /** Adds credit the receiver granted. */
+  grant(bytes: number): void {
+    this.credit += bytes;
+    this.flush();
+  }
+
+  /** Resolves once nothing is queued and credit is available, or the outbox is cancelled. */
+  drained(): Promise<void> {
+    if (this.queued === 0 && this.credit > 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Drops everything queued and releases whoever waits on `drained()`. */
+  cancel(): void {
+    this.queue.length = 0;
+    this.queued = 0;
+    this.ended = true;
+    this.release();
+  }
+
+  /** Bytes waiting for credit. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0] as { bytes: Uint8Array; tag: Tag };
+      const size = head.bytes.byteLength;
+      if (size > 0 && this.credit <= 0) break;
+      const n = Math.min(size, this.credit, LIMITS.maxChunkBytes);
+      const last = n === size;
+      const piece = last ? head.bytes : head.bytes.subarray(0, n);
+      if (last) this.queue.shift();
+      else head.bytes = head.bytes.subarray(n);
+      this.queued -= n;
+      this.credit -= n;
+      this.emit(piece, last, head.tag);
+    }
+    if (this.queued === 0 && this.ending && !this.ended) {
+      this.ended = true;
+      this.emitEnd();
+    }
+    if (this.queued === 0 && this.credit > 0) this.release();
+  }
+
+  private release(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/**
+ * Receive side of one stream. `accept` enforces that the peer stays within its credit;
+ * `release` returns the credit to grant back, coalesced so grants are not one frame per chunk.
+ */
+export class Inbox {
+  private available: number;
+  private unreleased = 0;
+  private readonly threshold: number;
+
+  constructor(window: number = LIMITS.initialWindow) {
+    this.available = window;
+    this.threshold = Math.max(1, Math.floor(window / 4));
+  }
+
+  /** Records bytes received. Throws when the peer sent more than it was granted. */
+  accept(bytes: number): void {
+    if (bytes > this.available) {
+      throw new ProtocolError(`peer sent ${bytes} bytes with only ${this.available} bytes of credit`);
+    }
+    this.available -= bytes;
+  }
+
+  /** Records bytes handed on downstream; returns the credit to grant now (0 means wait). */
+  release(bytes: number): number {
+    this.unreleased += bytes;
+    // A blocked sender has the whole window unreleased, which is above the threshold: no deadlock.
+    if (this.unreleased < this.threshold) return 0;
+    const grant = this.unreleased;
+    this.unreleased = 0;
+    this.available += grant;
+    return grant;
+  }
+}
+
+/** Reassembles one WebSocket message from ws-message fragments, up to LIMITS.maxWsMessageBytes. */
+export class MessageAssembler {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+
+  /** Adds a fragment; returns the whole message on the last one. Throws when the message grows too large. */
+  push(chunk: Uint8Array, fin: boolean): Uint8Array | undefined {
+    this.size += chunk.byteLength;
+    if (this.size > LIMITS.maxWsMessageBytes) {
+      throw new ProtocolError(`WebSocket message exceeds ${LIMITS.maxWsMessageBytes} bytes`, CloseCode.tooLarge);
+    }
+    if (!fin) {
+      this.parts.push(chunk);
+      return undefined;
+    }
+    if (this.parts.length === 0) {
+      this.size = 0;
+      return chunk;
+    }
+    this.parts.push(chunk);
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    this.parts = [];
+    this.size = 0;
+    return out;
+  }
+}

@@ -1,0 +1,380 @@
+// The one wire contract between the relay (Tunnel Durable Object) and the agent.
+// Imported by both sides, so it must stay platform-neutral: no cloudflare:* and no node:* imports.
+//
+// Every WebSocket message is one binary frame: type:u8 | stream:u32 (big-endian) | payload.
+// Stream 0 carries connection frames (hello, ready, error, goaway). Heads and control payloads
+// are JSON; body bytes are raw. There is no base64 anywhere.
+
+/** Bumped on any incompatible change; the hello handshake rejects a mismatch. */
+export const PROTOCOL_VERSION = 1;
+
+/** Every named limit of the protocol. Each has a test. */
+export const LIMITS = {
+  /** Largest frame either side accepts; a bigger one closes the socket with 1009. */
+  maxFrameBytes: 1024 * 1024,
+  /** Largest payload of one data or ws-message frame; bigger bodies are split. */
+  maxChunkBytes: 64 * 1024,
+  /** Credit each stream starts with, per direction, in body bytes. */
+  initialWindow: 256 * 1024,
+  /** Largest public WebSocket message reassembled from fragments (workerd receives at most 32 MiB). */
+  maxWsMessageBytes: 16 * 1024 * 1024,
+} as const;
+
+export const HEADER_BYTES = 5;
+
+/** Frame type codes on the wire. */
+export const FrameType = {
+  hello: 1,
+  ready: 2,
+  error: 3,
+  goaway: 4,
+  requestHead: 10,
+  responseHead: 11,
+  data: 12,
+  end: 13,
+  reset: 14,
+  credit: 15,
+  wsOpen: 20,
+  wsAccept: 21,
+  wsMessage: 22,
+  wsClose: 23,
+} as const;
+
+/** WebSocket close codes the relay uses on the agent socket. 4xxx codes are fatal for the agent: it does not reconnect. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  tooLarge: 1009,
+  internalError: 1011,
+  serviceRestart: 1012,
+  versionMismatch: 4002,
+  nameInUse: 4009,
+  replaced: 4010,
+} as const;
+
+/** Ordered header list with repeats, exactly as received. */
+export type HeaderList = [string, string][];
+
+/** Why a stream was reset; the relay maps these to X-Porthole-Error codes. */
+export type ResetCode =
+  | "client-aborted"
+  | "local-unreachable"
+  | "local-timeout"
+  | "local-error"
+  | "agent-gone"
+  | "flow-control"
+  | "unknown-stream"
+  | "too-large";
+
+export type Hello = { type: "hello"; version: number; agentId: string; client: string; force: boolean };
+export type Ready = { type: "ready"; version: number; name: string; url: string; pathUrl: string };
+export type ErrorFrame = { type: "error"; code: string; message: string };
+export type GoAway = { type: "goaway"; code: string; message: string };
+export type RequestHead = {
+  type: "request-head";
+  stream: number;
+  method: string;
+  path: string;
+  headers: HeaderList;
+  /** False when no data or end frames follow. */
+  body: boolean;
+};
+export type ResponseHead = {
+  type: "response-head";
+  stream: number;
+  status: number;
+  statusText: string;
+  headers: HeaderList;
+  body: boolean;
+};
+export type Data = { type: "data"; stream: number; chunk: Uint8Array };
+export type End = { type: "end"; stream: number };
+export type Reset = { type: "reset"; stream: number; code: ResetCode; message: string };
+export type Credit = { type: "credit"; stream: number; bytes: number };
+export type WsOpen = { type: "ws-open"; stream: number; path: string; headers: HeaderList; protocols: string[] };
+export type WsAccept = { type: "ws-accept"; stream: number; protocol: string };
+/** One fragment of a WebSocket message; `fin` marks the last one. */
+export type WsMessage = { type: "ws-message"; stream: number; binary: boolean; fin: boolean; chunk: Uint8Array };
+export type WsClose = { type: "ws-close"; stream: number; code: number; reason: string };
+
+/** Frames the agent sends to the relay. */
+export type AgentFrame =
+  | Hello
+  | ErrorFrame
+  | ResponseHead
+  | Data
+  | End
+  | Reset
+  | Credit
+  | WsAccept
+  | WsMessage
+  | WsClose;
+
+/** Frames the relay sends to the agent. */
+export type RelayFrame =
+  | Ready
+  | ErrorFrame
+  | GoAway
+  | RequestHead
+  | Data
+  | End
+  | Reset
+  | Credit
+  | WsOpen
+  | WsMessage
+  | WsClose;
+
+export type Frame = AgentFrame | RelayFrame;
+
+/** A frame that breaks the contract. The receiver sends an error frame and closes with `closeCode`. */
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly closeCode: number = CloseCode.protocolError,
+  ) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function frame(type: number, stream: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, type);
+  view.setUint32(1, stream);
+  out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+const json = (type: number, stream: number, value: unknown) => frame(type, stream, utf8.encode(JSON.stringify(value)));
+
+/** Encodes one frame for the wire. */
+export function encodeFrame(f: Frame): Uint8Array {
+  switch (f.type) {
+    case "hello":
+      return json(FrameType.hello, 0, { version: f.version, agentId: f.agentId, client: f.client, force: f.force });
+    case "ready":
+      return json(FrameType.ready, 0, { version: f.version, name: f.name, url: f.url, pathUrl: f.pathUrl });
+    case "error":
+      return json(FrameType.error, 0, { code: f.code, message: f.message });
+    case "goaway":
+      return json(FrameType.goaway, 0, { code: f.code, message: f.message });
+    case "request-head":
+      return json(FrameType.requestHead, f.stream, { method: f.method, path: f.path, headers: f.headers, body: f.body });
+    case "response-head":
+      return json(FrameType.responseHead, f.stream, {
+        status: f.status,
+        statusText: f.statusText,
+        headers: f.headers,
+        body: f.body,
+      });
+    case "data":
+      return frame(FrameType.data, f.stream, f.chunk);
+    case "end":
+      return frame(FrameType.end, f.stream, new Uint8Array(0));
+    case "reset":
+      return json(FrameType.reset, f.stream, { code: f.code, message: f.message });
+    case "credit": {
+      const payload = new Uint8Array(4);
+      new DataView(payload.buffer).setUint32(0, f.bytes);
+      return frame(FrameType.credit, f.stream, payload);
+    }
+    case "ws-open":
+      return json(FrameType.wsOpen, f.stream, { path: f.path, headers: f.headers, protocols: f.protocols });
+    case "ws-accept":
+      return json(FrameType.wsAccept, f.stream, { protocol: f.protocol });
+    case "ws-message": {
+      const out = frame(FrameType.wsMessage, f.stream, new Uint8Array(1 + f.chunk.byteLength));
+      out[HEADER_BYTES] = (f.binary ? 1 : 0) | (f.fin ? 2 : 0);
+      out.set(f.chunk, HEADER_BYTES + 1);
+      return out;
+    }
+    case "ws-close":
+      return json(FrameType.wsClose, f.stream, { code: f.code, reason: f.reason });
+    default:
+      return assertNever(f);
+  }
+}
+
+/** Decodes a frame the agent sent. Throws ProtocolError on anything malformed, unknown or oversized. */
+export function decodeAgentFrame(message: ArrayBuffer | Uint8Array | string): AgentFrame {
+  const { type, stream, payload } = split(message);
+  switch (type) {
+    case FrameType.hello: {
+      const o = object(payload, "hello");
+      return {
+        type: "hello",
+        version: num(o, "version"),
+        agentId: str(o, "agentId"),
+        client: str(o, "client"),
+        force: o.force === true,
+      };
+    }
+    case FrameType.error:
+      return errorFrame(payload);
+    case FrameType.responseHead: {
+      const o = object(payload, "response-head");
+      const status = num(o, "status");
+      if (!Number.isInteger(status) || status < 101 || status > 599) throw new ProtocolError(`status ${status} is not valid`);
+      return {
+        type: "response-head",
+        stream: streamId(stream),
+        status,
+        statusText: typeof o.statusText === "string" ? o.statusText : "",
+        headers: headers(o),
+        body: o.body === true,
+      };
+    }
+    case FrameType.wsAccept: {
+      const o = object(payload, "ws-accept");
+      return { type: "ws-accept", stream: streamId(stream), protocol: typeof o.protocol === "string" ? o.protocol : "" };
+    }
+    default:
+      return streamFrame(type, stream, payload, "agent");
+  }
+}
+
+/** Decodes a frame the relay sent. Throws ProtocolError on anything malformed, unknown or oversized. */
+export function decodeRelayFrame(message: ArrayBuffer | Uint8Array | string): RelayFrame {
+  const { type, stream, payload } = split(message);
+  switch (type) {
+    case FrameType.ready: {
+      const o = object(payload, "ready");
+      return {
+        type: "ready",
+        version: num(o, "version"),
+        name: str(o, "name"),
+        url: str(o, "url"),
+        pathUrl: str(o, "pathUrl"),
+      };
+    }
+    case FrameType.error:
+      return errorFrame(payload);
+    case FrameType.goaway: {
+      const o = object(payload, "goaway");
+      return { type: "goaway", code: str(o, "code"), message: str(o, "message") };
+    }
+    case FrameType.requestHead: {
+      const o = object(payload, "request-head");
+      return {
+        type: "request-head",
+        stream: streamId(stream),
+        method: str(o, "method"),
+        path: str(o, "path"),
+        headers: headers(o),
+        body: o.body === true,
+      };
+    }
+    case FrameType.wsOpen: {
+      const o = object(payload, "ws-open");
+      const protocols = Array.isArray(o.protocols) ? o.protocols.filter((p): p is string => typeof p === "string") : [];
+      return { type: "ws-open", stream: streamId(stream), path: str(o, "path"), headers: headers(o), protocols };
+    }
+    default:
+      return streamFrame(type, stream, payload, "relay");
+  }
+}
+
+/** Frames both directions share: data, end, reset, credit, ws-message, ws-close. */
+function streamFrame(type: number, stream: number, payload: Uint8Array, from: "agent" | "relay"): Data | End | Reset | Credit | WsMessage | WsClose {
+  switch (type) {
+    case FrameType.data:
+      if (payload.byteLength > LIMITS.maxChunkBytes) {
+        throw new ProtocolError(`data frame of ${payload.byteLength} bytes exceeds ${LIMITS.maxChunkBytes}`, CloseCode.tooLarge);
+      }
+      return { type: "data", stream: streamId(stream), chunk: payload };
+    case FrameType.end:
+      return { type: "end", stream: streamId(stream) };
+    case FrameType.reset: {
+      const o = object(payload, "reset");
+      return { type: "reset", stream: streamId(stream), code: str(o, "code") as ResetCode, message: str(o, "message") };
+    }
+    case FrameType.credit: {
+      if (payload.byteLength !== 4) throw new ProtocolError(`credit frame carries ${payload.byteLength} bytes, not 4`);
+      const bytes = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
+      if (bytes === 0) throw new ProtocolError("credit frame grants 0 bytes");
+      return { type: "credit", stream: streamId(stream), bytes };
+    }
+    case FrameType.wsMessage: {
+      if (payload.byteLength < 1) throw new ProtocolError("ws-message frame has no flags byte");
+      const chunk = payload.subarray(1);
+      if (chunk.byteLength > LIMITS.maxChunkBytes) {
+        throw new ProtocolError(`ws-message frame of ${chunk.byteLength} bytes exceeds ${LIMITS.maxChunkBytes}`, CloseCode.tooLarge);
+      }
+      const flags = payload[0] ?? 0;
+      return { type: "ws-message", stream: streamId(stream), binary: (flags & 1) === 1, fin: (flags & 2) === 2, chunk };
+    }
+    case FrameType.wsClose: {
+      const o = object(payload, "ws-close");
+      return { type: "ws-close", stream: streamId(stream), code: num(o, "code"), reason: typeof o.reason === "string" ? o.reason : "" };
+    }
+    default:
+      throw new ProtocolError(`frame type ${type} is unknown or not allowed from the ${from}`);
+  }
+}
+
+function split(message: ArrayBuffer | Uint8Array | string): { type: number; stream: number; payload: Uint8Array } {
+  if (typeof message === "string") throw new ProtocolError("text messages are not frames (only binary frames are)");
+  const bytes = message instanceof Uint8Array ? message : new Uint8Array(message);
+  if (bytes.byteLength > LIMITS.maxFrameBytes) {
+    throw new ProtocolError(`frame of ${bytes.byteLength} bytes exceeds the ${LIMITS.maxFrameBytes}-byte limit`, CloseCode.tooLarge);
+  }
+  if (bytes.byteLength < HEADER_BYTES) throw new ProtocolError(`frame of ${bytes.byteLength} bytes is shorter than its header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { type: view.getUint8(0), stream: view.getUint32(1), payload: bytes.subarray(HEADER_BYTES) };
+}
+
+function streamId(stream: number): number {
+  if (stream === 0) throw new ProtocolError("stream frame uses the connection stream 0");
+  return stream;
+}
+
+function errorFrame(payload: Uint8Array): ErrorFrame {
+  const o = object(payload, "error");
+  return { type: "error", code: str(o, "code"), message: str(o, "message") };
+}
+
+function object(payload: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8Strict.decode(payload));
+  } catch {
+    throw new ProtocolError(`${what} frame does not carry valid UTF-8 JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(`${what} frame does not carry a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function str(o: Record<string, unknown>, key: string): string {
+  const v = o[key];
+  if (typeof v !== "string") throw new ProtocolError(`field "${key}" must be a string`);
+  return v;
+}
+
+function num(o: Record<string, unknown>, key: string): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ProtocolError(`field "${key}" must be a number`);
+  return v;
+}
+
+function headers(o: Record<string, unknown>): HeaderList {
+  const v = o.headers;
+  if (!Array.isArray(v) || !v.every((h) => Array.isArray(h) && h.length === 2 && typeof h[0] === "string" && typeof h[1] === "string")) {
+    throw new ProtocolError('field "headers" must be a list of [name, value] string pairs');
+  }
+  return v as HeaderList;
+}
+
+/** Compile-time exhaustiveness check for switches over frame unions. */
+export function assertNever(x: never): never {
+  throw new Error(`unhandled frame ${JSON.stringify(x)}`);
+}
+
+/** Tunnel names are DNS labels, so host mode can use them as subdomains. */
+export const TUNNEL_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

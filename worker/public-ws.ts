@@ -1,0 +1,131 @@
+// Live public WebSockets proxied to the agent. Both ends are hibernatable sockets, so an idle
+// proxied socket lets the Durable Object hibernate; everything here is rebuilt from tags and
+// attachments after a wake, and the in-memory flow state simply starts fresh.
+
+import { Inbox, MessageAssembler, Outbox } from "./flow";
+import { LIMITS, ProtocolError, type RelayFrame, type WsClose, type WsMessage } from "./protocol";
+
+/** Attachment stored on each public socket. */
+export type PublicAttachment = { role: "public"; id: number; tunnel: string };
+
+/** Bytes the relay queues for one public socket before it gives up on a local server that does not keep up. */
+export const WS_BACKLOG_BYTES = 4 * LIMITS.initialWindow;
+
+type Link = { toAgent: Outbox<boolean>; fromAgent: Inbox; assembler: MessageAssembler };
+
+const utf8 = new TextEncoder();
+const utf8Decode = new TextDecoder();
+
+/** Close codes a peer may not send itself; they are mapped before being forwarded. */
+export function sendableCloseCode(code: number): number | undefined {
+  if (code === 1005) return undefined;
+  if (code === 1006 || code === 1015) return 1011;
+  return code >= 1000 && code <= 4999 ? code : 1011;
+}
+
+/** Manages public sockets tagged `public:<id>`. */
+export class PublicSockets {
+  private readonly links = new Map<number, Link>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly send: (frame: RelayFrame) => void,
+  ) {}
+
+  /** Accepts the public side of an upgrade the local server has accepted. */
+  accept(id: number, tunnel: string, protocol: string): Response {
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, ["public", `public:${id}`]);
+    server.serializeAttachment({ role: "public", id, tunnel } satisfies PublicAttachment);
+    const headers = protocol ? { "Sec-WebSocket-Protocol": protocol } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Public client → agent, fragmented under the stream's credit. */
+  fromPublic(ws: WebSocket, att: PublicAttachment, message: string | ArrayBuffer): void {
+    const link = this.link(att.id);
+    const binary = typeof message !== "string";
+    link.toAgent.push(binary ? new Uint8Array(message) : utf8.encode(message), binary);
+    if (link.toAgent.pending > WS_BACKLOG_BYTES) {
+      this.closePublic(ws, att.id, 1008, "porthole: the local server is not keeping up");
+      this.send({ type: "ws-close", stream: att.id, code: 1008, reason: "porthole: backlog exceeded" });
+    }
+  }
+
+  /** Agent → public client: reassembles fragments, then sends the whole message. */
+  fromAgent(f: WsMessage): void {
+    const ws = this.socket(f.stream);
+    if (!ws) return this.send({ type: "reset", stream: f.stream, code: "unknown-stream", message: "no such public WebSocket" });
+    const link = this.link(f.stream);
+    let whole: Uint8Array | undefined;
+    try {
+      link.fromAgent.accept(f.chunk.byteLength);
+      whole = link.assembler.push(f.chunk, f.fin);
+    } catch (err) {
+      const reason = err instanceof ProtocolError ? err.message : String(err);
+      this.closePublic(ws, f.stream, 1009, "porthole: message too large");
+      return this.send({ type: "reset", stream: f.stream, code: "too-large", message: reason });
+    }
+    if (whole) ws.send(f.binary ? whole : utf8Decode.decode(whole));
+    const grant = link.fromAgent.release(f.chunk.byteLength);
+    if (grant > 0) this.send({ type: "credit", stream: f.stream, bytes: grant });
+  }
+
+  /** The agent granted credit for public → local bytes. */
+  credit(stream: number, bytes: number): void {
+    this.links.get(stream)?.toAgent.grant(bytes);
+  }
+
+  /** The local server closed, or the agent failed the local socket. */
+  closeFromAgent(f: WsClose): void {
+    const ws = this.socket(f.stream);
+    if (ws) this.closePublic(ws, f.stream, sendableCloseCode(f.code) ?? 1000, f.reason);
+  }
+
+  /** The public client closed: tell the agent, complete the close handshake and forget the link. */
+  closedByPublic(ws: WebSocket, att: PublicAttachment, code: number, reason: string): void {
+    this.send({ type: "ws-close", stream: att.id, code, reason });
+    this.closePublic(ws, att.id, sendableCloseCode(code) ?? 1000, reason);
+  }
+
+  /** Closes every public socket, e.g. when the agent disconnects. */
+  closeAll(code: number, reason: string): void {
+    for (const ws of this.ctx.getWebSockets("public")) {
+      const att = ws.deserializeAttachment() as PublicAttachment;
+      this.closePublic(ws, att.id, code, reason);
+    }
+  }
+
+  /** True when a public socket uses this stream id (ids outlive hibernation in tags). */
+  has(stream: number): boolean {
+    return this.socket(stream) !== undefined;
+  }
+
+  private closePublic(ws: WebSocket, id: number, code: number, reason: string): void {
+    this.links.get(id)?.toAgent.cancel();
+    this.links.delete(id);
+    try {
+      ws.close(code === 1005 ? 1000 : code, reason.slice(0, 123));
+    } catch {
+      // Already closed: the close handshake finished on its own.
+    }
+  }
+
+  private socket(stream: number): WebSocket | undefined {
+    return this.ctx.getWebSockets(`public:${stream}`)[0];
+  }
+
+  private link(id: number): Link {
+    let link = this.links.get(id);
+    if (!link) {
+      link = {
+        toAgent: new Outbox<boolean>((chunk, fin, binary) => this.send({ type: "ws-message", stream: id, binary, fin, chunk })),
+        fromAgent: new Inbox(),
+        assembler: new MessageAssembler(),
+      };
+      this.links.set(id, link);
+    }
+    return link;
+  }
+}

@@ -1,0 +1,301 @@
+// The Tunnel Durable Object: one per tunnel name. It owns the agent's WebSocket, multiplexes
+// public requests over it, and relays public WebSockets. Only the sockets, their tags and
+// attachments and SQLite survive hibernation, so nothing here depends on other memory
+// unless an in-flight public request pins the object.
+
+import { DurableObject } from "cloudflare:workers";
+import { type Env, type Settings, settings } from "./env";
+import { RelayError } from "./errors";
+import { HttpExchange } from "./exchange";
+import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
+import {
+  type AgentFrame,
+  assertNever,
+  CloseCode,
+  decodeAgentFrame,
+  encodeFrame,
+  type Hello,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type RelayFrame,
+} from "./protocol";
+import { type PublicAttachment, PublicSockets } from "./public-ws";
+import { ROUTE_HEADER, type Route } from "./routing";
+
+/** Attachment stored on the agent socket; it survives hibernation. */
+type AgentAttachment = {
+  role: "agent";
+  tunnel: string;
+  url: string;
+  pathUrl: string;
+  connectedAt: number;
+  /** Set once the hello was accepted. */
+  agentId?: string;
+};
+
+type Attachment = AgentAttachment | PublicAttachment;
+type PublicRoute = Extract<Route, { kind: "public" }>;
+
+export class Tunnel extends DurableObject<Env> {
+  private readonly settings: Settings;
+  private readonly exchanges = new Map<number, HttpExchange>();
+  private readonly sockets: PublicSockets;
+  private agentWaiters: (() => void)[] = [];
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.settings = settings(env);
+    // Agent heartbeats are answered without waking a hibernated tunnel.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.sockets = new PublicSockets(ctx, (f) => this.sendToAgent(f));
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const route = JSON.parse(request.headers.get(ROUTE_HEADER) ?? "null") as Route | null;
+    if (!route) return new RelayError("bad-request", "Request reached the tunnel without a route.").toResponse();
+    try {
+      return route.kind === "connect" ? this.acceptAgent(route) : await this.forward(request, route);
+    } catch (err) {
+      if (err instanceof RelayError) return err.toResponse();
+      throw err;
+    }
+  }
+
+  private acceptAgent(route: Extract<Route, { kind: "connect" }>): Response {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], ["agent"]);
+    pair[1].serializeAttachment({
+      role: "agent",
+      tunnel: route.name,
+      url: route.url,
+      pathUrl: route.pathUrl,
+      connectedAt: Date.now(),
+    } satisfies AgentAttachment);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  private async forward(request: Request, route: PublicRoute): Promise<Response> {
+    const method = request.method;
+    const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    await this.waitForAgent(route, `${method} ${route.path}`);
+    const id = this.newStreamId();
+    const raw: [string, string][] = [];
+    for (const [k, v] of request.headers) if (k !== ROUTE_HEADER) raw.push([k, v]);
+    const host = new URL(route.publicUrl).host;
+    let headers = addForwarded(upgrade ? stripForWebSocket(raw) : stripHopByHop(raw), {
+      clientIp: route.clientIp,
+      proto: new URL(route.publicUrl).protocol.replace(":", ""),
+      host,
+    });
+    if (route.prefix) headers = [...headers, ["X-Forwarded-Prefix", route.prefix]];
+    const exchange = new HttpExchange({
+      id,
+      tunnel: route.name,
+      method,
+      path: route.path,
+      headers,
+      body: upgrade ? null : request.body,
+      upgrade: upgrade ? protocols(request) : undefined,
+      headTimeoutMs: this.settings.responseHeadTimeoutMs,
+      send: (f) => this.sendToAgent(f),
+      onDone: () => this.exchanges.delete(id),
+    });
+    this.exchanges.set(id, exchange);
+    const answer = await exchange.start();
+    return answer.kind === "http" ? answer.response : this.sockets.accept(id, route.name, answer.protocol);
+  }
+
+  /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
+  private async waitForAgent(route: PublicRoute, label: string): Promise<void> {
+    if (this.agent()) return;
+    if (!this.everConnected()) {
+      throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay: no agent has ever connected to it.`);
+    }
+    const graceMs = this.settings.reconnectGraceMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let waiter: (() => void) | undefined;
+    const arrived = await new Promise<boolean>((resolve) => {
+      waiter = () => resolve(true);
+      this.agentWaiters.push(waiter);
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    if (timer !== undefined) clearTimeout(timer);
+    this.agentWaiters = this.agentWaiters.filter((w) => w !== waiter);
+    if (!arrived || !this.agent()) {
+      throw new RelayError(
+        "tunnel-offline",
+        `Tunnel "${route.name}" is offline: no agent reconnected within ${graceMs / 1000} s to serve "${label}".`,
+        { "Retry-After": String(Math.max(1, Math.ceil(graceMs / 1000))) },
+      );
+    }
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const att = ws.deserializeAttachment() as Attachment;
+    if (att.role === "public") return this.sockets.fromPublic(ws, att, message);
+    let frame: AgentFrame;
+    try {
+      frame = decodeAgentFrame(message);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      return this.rejectAgent(ws, att, "protocol-error", err.message, err.closeCode);
+    }
+    if (frame.type === "hello") return this.hello(ws, att, frame);
+    if (!att.agentId) return this.rejectAgent(ws, att, "protocol-error", `expected hello, got ${frame.type}`, CloseCode.protocolError);
+    if (this.agent() !== ws) return; // A replaced agent's late frames belong to nobody.
+    this.dispatch(frame);
+  }
+
+  /** Routes one frame from the ready agent. Synchronous on purpose: chunks must not reorder. */
+  private dispatch(f: Exclude<AgentFrame, Hello>): void {
+    switch (f.type) {
+      case "error":
+        console.warn(`tunnel=${this.tunnelName()} agent error ${f.code}: ${f.message}`);
+        return;
+      case "response-head":
+      case "ws-accept":
+      case "data":
+      case "end": {
+        const exchange = this.exchanges.get(f.stream);
+        if (exchange) return exchange.onFrame(f);
+        if (f.type === "end") return;
+        return this.sendToAgent({ type: "reset", stream: f.stream, code: "unknown-stream", message: "stream is gone" });
+      }
+      case "credit": {
+        const exchange = this.exchanges.get(f.stream);
+        if (exchange) return exchange.onFrame(f);
+        return this.sockets.credit(f.stream, f.bytes);
+      }
+      case "reset": {
+        const exchange = this.exchanges.get(f.stream);
+        if (exchange) return exchange.onFrame(f);
+        return this.sockets.closeFromAgent({ type: "ws-close", stream: f.stream, code: 1011, reason: `porthole: ${f.message}` });
+      }
+      case "ws-message":
+        return this.sockets.fromAgent(f);
+      case "ws-close":
+        return this.sockets.closeFromAgent(f);
+      default:
+        return assertNever(f);
+    }
+  }
+
+  private hello(ws: WebSocket, att: AgentAttachment, f: Hello): void {
+    if (att.agentId) return this.rejectAgent(ws, att, "protocol-error", "hello sent twice", CloseCode.protocolError);
+    if (f.version !== PROTOCOL_VERSION) {
+      const newer = f.version > PROTOCOL_VERSION ? "relay" : "agent";
+      return this.rejectAgent(
+        ws,
+        att,
+        "version-mismatch",
+        `the agent speaks protocol ${f.version} but the relay speaks ${PROTOCOL_VERSION}; update the ${newer}`,
+        CloseCode.versionMismatch,
+      );
+    }
+    const current = this.agent();
+    if (current) {
+      const currentId = (current.deserializeAttachment() as AgentAttachment).agentId;
+      if (currentId !== f.agentId && !f.force) {
+        return this.rejectAgent(
+          ws,
+          att,
+          "name-in-use",
+          `tunnel "${att.tunnel}" already has an agent online; pass --force to take the name over`,
+          CloseCode.nameInUse,
+        );
+      }
+      // The same agent reconnecting replaces its stale socket; another agent with --force takes over.
+      this.dropAgent(current, currentId === f.agentId ? "superseded by a reconnect of the same agent" : "replaced by another agent (--force)");
+      this.sendFrame(current, { type: "goaway", code: "replaced", message: `tunnel "${att.tunnel}" was taken over by another agent` });
+      current.close(CloseCode.replaced, "replaced by another agent");
+    }
+    ws.serializeAttachment({ ...att, agentId: f.agentId } satisfies AgentAttachment);
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?)", att.tunnel, String(Date.now()));
+    this.sendFrame(ws, { type: "ready", version: PROTOCOL_VERSION, name: att.tunnel, url: att.url, pathUrl: att.pathUrl });
+    console.log(`tunnel=${att.tunnel} agent=${f.agentId} client=${f.client} ready`);
+    const waiters = this.agentWaiters;
+    this.agentWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    const att = ws.deserializeAttachment() as Attachment;
+    if (att.role === "public") return this.sockets.closedByPublic(ws, att, code, reason);
+    const wasCurrent = this.agent() === ws;
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+    if (wasCurrent) this.dropAgent(ws, `agent disconnected (${code}${reason ? ` ${reason}` : ""})`);
+  }
+
+  override webSocketError(ws: WebSocket, error: unknown): void {
+    const att = ws.deserializeAttachment() as Attachment;
+    console.warn(`tunnel=${att.tunnel} ${att.role} socket error: ${String(error)}`);
+    if (att.role === "agent" && this.agent() === ws) this.dropAgent(ws, `agent socket failed (${String(error)})`);
+  }
+
+  /** Fails everything the agent carried: in-flight exchanges and proxied WebSockets. */
+  private dropAgent(ws: WebSocket, why: string): void {
+    const att = ws.deserializeAttachment() as AgentAttachment;
+    ws.serializeAttachment({ ...att, agentId: undefined } satisfies AgentAttachment);
+    console.log(`tunnel=${att.tunnel} agent=${att.agentId} gone: ${why}; failing ${this.exchanges.size} stream(s)`);
+    for (const exchange of [...this.exchanges.values()]) exchange.agentGone();
+    this.sockets.closeAll(CloseCode.serviceRestart, "porthole: the agent disconnected");
+  }
+
+  private rejectAgent(ws: WebSocket, att: AgentAttachment, code: string, message: string, closeCode: number): void {
+    console.warn(`tunnel=${att.tunnel} rejecting agent: ${code}: ${message}`);
+    if (this.agent() === ws) this.dropAgent(ws, message);
+    this.sendFrame(ws, { type: "error", code, message });
+    ws.close(closeCode, message.slice(0, 123));
+  }
+
+  /** The agent socket that completed the hello, if any. */
+  private agent(): WebSocket | undefined {
+    return this.ctx.getWebSockets("agent").find((ws) => {
+      const att = ws.deserializeAttachment() as AgentAttachment | null;
+      return att?.agentId !== undefined && ws.readyState === WebSocket.OPEN;
+    });
+  }
+
+  private sendToAgent(f: RelayFrame): void {
+    const ws = this.agent();
+    if (ws) this.sendFrame(ws, f);
+  }
+
+  private sendFrame(ws: WebSocket, f: RelayFrame): void {
+    try {
+      ws.send(encodeFrame(f));
+    } catch (err) {
+      console.warn(`tunnel=${this.tunnelName()} cannot send ${f.type}: ${String(err)}`);
+    }
+  }
+
+  private everConnected(): boolean {
+    const tables = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray();
+    return tables.length > 0;
+  }
+
+  private tunnelName(): string {
+    const ws = this.ctx.getWebSockets("agent")[0];
+    return ws ? (ws.deserializeAttachment() as AgentAttachment).tunnel : "?";
+  }
+
+  /** Random ids: a counter would restart after hibernation and collide with live public sockets. */
+  private newStreamId(): number {
+    const ids = new Uint32Array(1);
+    for (;;) {
+      crypto.getRandomValues(ids);
+      const id = ids[0] ?? 0;
+      if (id !== 0 && !this.exchanges.has(id) && !this.sockets.has(id)) return id;
+    }
+  }
+}
+
+function protocols(request: Request): string[] {
+  const header = request.headers.get("Sec-WebSocket-Protocol");
+  return header ? header.split(",").map((p) => p.trim()).filter(Boolean) : [];
+}
