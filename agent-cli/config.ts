@@ -22,7 +22,10 @@ export function readConfigFile(path: string): FileConfig {
   }
   try {
     const value = JSON.parse(text) as FileConfig;
-    return { relay: typeof value.relay === "string" ? value.relay : undefined, token: typeof value.token === "string" ? value.token : undefined };
+    return {
+      relay: typeof value.relay === "string" ? value.relay : undefined,
+      token: typeof value.token === "string" ? value.token : undefined,
+    };
   } catch (err) {
     throw new Error(`Cannot parse config file ${path}: ${(err as Error).message}`);
   }

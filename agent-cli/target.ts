@@ -18,10 +18,12 @@ export function parseTarget(input: string): Target {
   if (/^\d+$/.test(text)) url = new URL(`http://localhost:${text}`);
   else if (/^https?:\/\//i.test(text)) url = new URL(text);
   else if (/^[\w.-]+:\d+$/.test(text) || /^\[[\da-f:]+\]:\d+$/i.test(text)) url = new URL(`http://${text}`);
-  else throw new Error(`Cannot use "${input}" as a target: give a port (3000), host:port (localhost:3000) or a URL (http://localhost:3000).`);
+  else
+    throw new Error(`Cannot use "${input}" as a target: give a port (3000), host:port (localhost:3000) or a URL (http://localhost:3000).`);
   const protocol = url.protocol as "http:" | "https:";
   const port = Number(url.port || (protocol === "https:" ? 443 : 80));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Cannot use "${input}" as a target: port ${port} is out of range.`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`Cannot use "${input}" as a target: port ${port} is out of range.`);
   if (url.pathname !== "/" || url.search) throw new Error(`Cannot use "${input}" as a target: give an origin without a path.`);
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   return { protocol, hostname, port, host: url.host, origin: url.origin };

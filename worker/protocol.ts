@@ -99,31 +99,10 @@ export type WsMessage = { type: "ws-message"; stream: number; binary: boolean; f
 export type WsClose = { type: "ws-close"; stream: number; code: number; reason: string };
 
 /** Frames the agent sends to the relay. */
-export type AgentFrame =
-  | Hello
-  | ErrorFrame
-  | ResponseHead
-  | Data
-  | End
-  | Reset
-  | Credit
-  | WsAccept
-  | WsMessage
-  | WsClose;
+export type AgentFrame = Hello | ErrorFrame | ResponseHead | Data | End | Reset | Credit | WsAccept | WsMessage | WsClose;
 
 /** Frames the relay sends to the agent. */
-export type RelayFrame =
-  | Ready
-  | ErrorFrame
-  | GoAway
-  | RequestHead
-  | Data
-  | End
-  | Reset
-  | Credit
-  | WsOpen
-  | WsMessage
-  | WsClose;
+export type RelayFrame = Ready | ErrorFrame | GoAway | RequestHead | Data | End | Reset | Credit | WsOpen | WsMessage | WsClose;
 
 export type Frame = AgentFrame | RelayFrame;
 
@@ -280,7 +259,12 @@ export function decodeRelayFrame(message: ArrayBuffer | Uint8Array | string): Re
 }
 
 /** Frames both directions share: data, end, reset, credit, ws-message, ws-close. */
-function streamFrame(type: number, stream: number, payload: Uint8Array, from: "agent" | "relay"): Data | End | Reset | Credit | WsMessage | WsClose {
+function streamFrame(
+  type: number,
+  stream: number,
+  payload: Uint8Array,
+  from: "agent" | "relay",
+): Data | End | Reset | Credit | WsMessage | WsClose {
   switch (type) {
     case FrameType.data:
       if (payload.byteLength > LIMITS.maxChunkBytes) {

@@ -205,13 +205,20 @@ export class Tunnel extends DurableObject<Env> {
         );
       }
       // The same agent reconnecting replaces its stale socket; another agent with --force takes over.
-      this.dropAgent(current, currentId === f.agentId ? "superseded by a reconnect of the same agent" : "replaced by another agent (--force)");
+      this.dropAgent(
+        current,
+        currentId === f.agentId ? "superseded by a reconnect of the same agent" : "replaced by another agent (--force)",
+      );
       this.sendFrame(current, { type: "goaway", code: "replaced", message: `tunnel "${att.tunnel}" was taken over by another agent` });
       current.close(CloseCode.replaced, "replaced by another agent");
     }
     ws.serializeAttachment({ ...att, agentId: f.agentId } satisfies AgentAttachment);
     this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?)", att.tunnel, String(Date.now()));
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?)",
+      att.tunnel,
+      String(Date.now()),
+    );
     this.sendFrame(ws, { type: "ready", version: PROTOCOL_VERSION, name: att.tunnel, url: att.url, pathUrl: att.pathUrl });
     console.log(`tunnel=${att.tunnel} agent=${f.agentId} client=${f.client} ready`);
     const waiters = this.agentWaiters;
@@ -297,5 +304,10 @@ export class Tunnel extends DurableObject<Env> {
 
 function protocols(request: Request): string[] {
   const header = request.headers.get("Sec-WebSocket-Protocol");
-  return header ? header.split(",").map((p) => p.trim()).filter(Boolean) : [];
+  return header
+    ? header
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [];
 }
