@@ -1,0 +1,123 @@
+// Real parts for end-to-end tests: the relay in workerd, the agent CLI as a child process,
+// and clients that reach host-mode URLs (*.localhost) on 127.0.0.1.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
+import WebSocket from "ws";
+import { type LocalRelay, startLocalRelay } from "../../agent-cli/relay";
+
+export const TOKEN = "e2e-token-0123456789";
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** Resolves every *.localhost name to 127.0.0.1, as browsers do; nothing leaves loopback. */
+export function loopbackLookup(
+  _host: string,
+  opts: { all?: boolean },
+  cb: (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void,
+): void {
+  if (opts.all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
+  else cb(null, "127.0.0.1", 4);
+}
+
+const dispatcher = new UndiciAgent({ connect: { lookup: loopbackLookup as never } });
+
+/** fetch that can reach http://<name>.localhost:<port>/ URLs. */
+export function fetchUrl(url: string, init: Parameters<typeof undiciFetch>[1] = {}) {
+  return undiciFetch(url, { dispatcher, redirect: "manual", ...init });
+}
+
+/** A WebSocket client for *.localhost URLs. */
+export function openWebSocket(url: string, protocols?: string[], options: WebSocket.ClientOptions = {}): WebSocket {
+  return new WebSocket(url, protocols, { lookup: loopbackLookup as never, ...options });
+}
+
+/** Starts the real relay in workerd on 127.0.0.1:0 (or a given port). */
+export function startRelay(opts: { port?: number; graceSeconds?: number; headTimeoutSeconds?: number } = {}): Promise<LocalRelay> {
+  return startLocalRelay({ port: opts.port ?? 0, token: TOKEN, graceSeconds: opts.graceSeconds, headTimeoutSeconds: opts.headTimeoutSeconds });
+}
+
+export type AgentProcess = {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  stderr: string[];
+  /** Resolves with the first JSON event (past or future) that matches. */
+  waitFor: (match: (e: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  kill: (signal?: NodeJS.Signals) => Promise<void>;
+};
+
+/** Spawns the built CLI as a real process with --json; extra args are appended. */
+export function spawnCli(args: string[], opts: { node?: string; env?: NodeJS.ProcessEnv } = {}): AgentProcess {
+  const child = spawn(opts.node ?? process.execPath, [`${ROOT}bin/porthole.mjs`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PORTHOLE_CONFIG: "/nonexistent/porthole.json", PORTHOLE_RELAY: "", PORTHOLE_TOKEN: "", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const events: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const listeners = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      stderr.push(`stdout: ${line}`);
+    }
+    for (const l of listeners) l();
+  });
+  createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const waitFor: AgentProcess["waitFor"] = (match, timeoutMs = 20_000) =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = events.find(match);
+        if (!found) return false;
+        listeners.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`no matching event within ${timeoutMs} ms; events=${JSON.stringify(events)} stderr=${stderr.join("\n")}`));
+      }, timeoutMs);
+      if (!check()) listeners.add(check);
+      void exited.then(() => setTimeout(() => check() || undefined, 50));
+    });
+  return {
+    child,
+    events,
+    stderr,
+    waitFor,
+    exited,
+    kill: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        await exited;
+      }
+    },
+  };
+}
+
+/** Spawns an agent for `name` forwarding to `port` and waits until it is ready. */
+export async function startAgent(relay: LocalRelay, port: number, name: string, extra: string[] = []) {
+  const agent = spawnCli(["http", String(port), "--relay", relay.url, "--token", TOKEN, "--name", name, "--json", ...extra]);
+  const ready = await agent.waitFor((e) => e.event === "ready");
+  return { agent, ready: ready as { name: string; url: string; pathUrl: string } };
+}
+
+/** The host-mode URL of a tunnel on this relay. */
+export function hostUrl(relay: LocalRelay, name: string, path = "/"): string {
+  return `http://${name}.localhost:${new URL(relay.url).port}${path}`;
+}
+
+/** Reads a response body chunk by chunk, recording when each chunk arrived. */
+export async function timedChunks(body: ReadableStream<Uint8Array>): Promise<{ at: number; text: string }[]> {
+  const out: { at: number; text: string }[] = [];
+  const decoder = new TextDecoder();
+  for await (const chunk of body) out.push({ at: performance.now(), text: decoder.decode(chunk, { stream: true }) });
+  return out;
+}
+
+export { once };
