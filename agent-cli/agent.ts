@@ -21,10 +21,12 @@ import { LocalWs } from "./websocket";
 
 /** Agent tunables. */
 export const AGENT_DEFAULTS = {
-  /** Heartbeat period; the relay answers "ping" with "pong" without waking up. */
+  /** Heartbeat period; the runtime answers WebSocket protocol pings without waking a hibernated relay. */
   pingIntervalMs: 15_000,
   /** A relay silent for this long is dead: the socket is dropped and the agent reconnects. */
   pongTimeoutMs: 40_000,
+  /** How long close() waits for the relay's close frame before dropping the socket. */
+  closeTimeoutMs: 2_000,
   backoffInitialMs: 250,
   backoffMaxMs: 30_000,
 } as const;
@@ -120,13 +122,12 @@ export class Agent {
       this.send({ type: "hello", version: PROTOCOL_VERSION, agentId: this.agentId, client: "porthole-agent/0.1.0", force: !!this.o.force });
       this.heartbeat = setInterval(() => this.beat(ws), AGENT_DEFAULTS.pingIntervalMs);
     });
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) {
-        if (data.toString() === "pong") this.lastPong = Date.now();
-        return;
-      }
+    ws.on("pong", () => {
       this.lastPong = Date.now();
-      this.onMessage(ws, data);
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      this.lastPong = Date.now();
+      this.onMessage(ws, data, isBinary);
     });
     ws.on("unexpected-response", (_req, res) => {
       let body = "";
@@ -161,7 +162,10 @@ export class Agent {
     if (ws && ws.readyState !== WebSocket.CLOSED) {
       const closed = new Promise((resolve) => ws.once("close", resolve));
       ws.close(CloseCode.normal, "agent shutting down");
+      // Shutdown must not hang on a relay that never completes the close handshake.
+      const timer = setTimeout(() => ws.terminate(), AGENT_DEFAULTS.closeTimeoutMs);
       await closed;
+      clearTimeout(timer);
     }
     this.settle.resolve();
   }
@@ -180,13 +184,13 @@ export class Agent {
       ws.terminate();
       return;
     }
-    ws.send("ping");
+    ws.ping();
   }
 
-  private onMessage(ws: WebSocket, data: Buffer): void {
+  private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
     let f: RelayFrame;
     try {
-      f = decodeRelayFrame(data);
+      f = decodeRelayFrame(isBinary ? data : data.toString());
       this.dispatch(f);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;

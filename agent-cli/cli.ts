@@ -169,8 +169,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { values: flags, positionals } = parsed;
   const p = printer(!!flags.json);
-  if (flags.version) return (void process.stdout.write(`${VERSION}\n`), 0);
-  if (flags.help || positionals.length === 0) return (void process.stdout.write(HELP), 0);
+  if (flags.version || flags.help || positionals.length === 0) {
+    process.stdout.write(flags.version ? `${VERSION}\n` : HELP);
+    return 0;
+  }
   const [command, ...rest] = positionals;
   try {
     if (command === "http") await runHttp(rest[0], flags, p);

@@ -36,9 +36,10 @@ export function resolveConnection(
   flags: { relay?: string; token?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): { relay?: string; token?: string } {
+  const relay = flags.relay ?? (env.PORTHOLE_RELAY || undefined);
+  const token = flags.token ?? (env.PORTHOLE_TOKEN || undefined);
+  // The file is read only when something is still missing, so a broken file cannot block explicit settings.
+  if (relay !== undefined && token !== undefined) return { relay, token };
   const file = readConfigFile(configPath(env));
-  return {
-    relay: flags.relay ?? (env.PORTHOLE_RELAY || undefined) ?? file.relay,
-    token: flags.token ?? (env.PORTHOLE_TOKEN || undefined) ?? file.token,
-  };
+  return { relay: relay ?? file.relay, token: token ?? file.token };
 }

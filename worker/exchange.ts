@@ -68,10 +68,9 @@ export class HttpExchange {
       this.settle = { resolve, reject };
     });
     this.timer = setTimeout(() => {
-      this.fail("local-timeout", `local server sent no response head within ${o.headTimeoutMs / 1000} s`);
-      this.settle?.reject(
-        new RelayError("local-timeout", `Tunnel "${o.tunnel}" got no response to "${this.label}" within ${o.headTimeoutMs / 1000} s.`),
-      );
+      const seconds = o.headTimeoutMs / 1000;
+      this.rejectHead(new RelayError("local-timeout", `Tunnel "${o.tunnel}" got no response to "${this.label}" within ${seconds} s.`));
+      this.fail("local-timeout", `local server sent no response head within ${seconds} s`);
     }, o.headTimeoutMs);
     if (o.upgrade) {
       o.send({ type: "ws-open", stream: o.id, path: o.path, headers: o.headers, protocols: o.upgrade });
@@ -138,12 +137,9 @@ export class HttpExchange {
 
   private onReset(f: Reset): void {
     if (this.finished) return;
-    if (this.settle) {
-      const code = RESET_ERRORS[f.code] ?? "local-unreachable";
-      const extra: Record<string, string> = code === "tunnel-offline" ? { "Retry-After": "10" } : {};
-      this.settle.reject(new RelayError(code, `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${f.message}.`, extra));
-      this.settle = undefined;
-    }
+    const code = RESET_ERRORS[f.code] ?? "local-unreachable";
+    const extra: Record<string, string> = code === "tunnel-offline" ? { "Retry-After": "1" } : {};
+    this.rejectHead(new RelayError(code, `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${f.message}.`, extra));
     this.writer?.abort(new Error(f.message)).catch(() => {});
     this.finish();
   }
@@ -161,8 +157,8 @@ export class HttpExchange {
         this.outbox.push(value, undefined);
       }
     } catch (err) {
+      this.rejectHead(new RelayError("bad-request", `Tunnel "${this.o.tunnel}" lost the body of "${this.label}".`));
       this.fail("client-aborted", `the public client aborted the upload (${(err as Error).message})`);
-      this.settle?.reject(new RelayError("bad-request", `Tunnel "${this.o.tunnel}" lost the body of "${this.label}".`));
     }
   }
 
@@ -201,10 +197,19 @@ export class HttpExchange {
     this.timer = undefined;
   }
 
+  /** Answers a public client still waiting for the head; later calls are no-ops. */
+  private rejectHead(err: RelayError): void {
+    this.settle?.reject(err);
+    this.settle = undefined;
+  }
+
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
     this.clearTimer();
+    this.rejectHead(
+      new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" got no response head for "${this.label}" from the agent.`),
+    );
     this.outbox.cancel();
     this.o.onDone();
   }

@@ -17,6 +17,7 @@ export class Outbox<Tag = undefined> {
   private queued = 0;
   private ending = false;
   private ended = false;
+  private cancelled = false;
   private drainWaiters: (() => void)[] = [];
 
   constructor(
@@ -29,6 +30,7 @@ export class Outbox<Tag = undefined> {
 
   /** Queues bytes. Returns false when the source must pause until `drained()` resolves. */
   push(bytes: Uint8Array, tag: Tag): boolean {
+    if (this.cancelled) return true; // The stream is gone; late bytes from its source are dropped.
     if (this.ending) throw new Error("Outbox.push after end");
     this.queue.push({ bytes, tag });
     this.queued += bytes.byteLength;
@@ -50,7 +52,7 @@ export class Outbox<Tag = undefined> {
 
   /** Resolves once nothing is queued and credit is available, or the outbox is cancelled. */
   drained(): Promise<void> {
-    if (this.queued === 0 && this.credit > 0) return Promise.resolve();
+    if (this.cancelled || (this.queued === 0 && this.credit > 0)) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -59,6 +61,7 @@ export class Outbox<Tag = undefined> {
     this.queue.length = 0;
     this.queued = 0;
     this.ended = true;
+    this.cancelled = true;
     this.release();
   }
 

@@ -45,8 +45,6 @@ export class Tunnel extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = settings(env);
-    // Agent heartbeats are answered without waking a hibernated tunnel.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.sockets = new PublicSockets(ctx, (f) => this.sendToAgent(f));
   }
 
@@ -229,7 +227,8 @@ export class Tunnel extends DurableObject<Env> {
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     const att = ws.deserializeAttachment() as Attachment;
     if (att.role === "public") return this.sockets.closedByPublic(ws, att, code, reason);
-    const wasCurrent = this.agent() === ws;
+    // The runtime already answered the close, so the socket is no longer OPEN: ask the attachment instead.
+    const wasCurrent = att.agentId !== undefined;
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
     } catch {
@@ -241,7 +240,7 @@ export class Tunnel extends DurableObject<Env> {
   override webSocketError(ws: WebSocket, error: unknown): void {
     const att = ws.deserializeAttachment() as Attachment;
     console.warn(`tunnel=${att.tunnel} ${att.role} socket error: ${String(error)}`);
-    if (att.role === "agent" && this.agent() === ws) this.dropAgent(ws, `agent socket failed (${String(error)})`);
+    if (att.role === "agent" && att.agentId !== undefined) this.dropAgent(ws, `agent socket failed (${String(error)})`);
   }
 
   /** Fails everything the agent carried: in-flight exchanges and proxied WebSockets. */

@@ -6,7 +6,6 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import WebSocket from "ws";
-import { type LocalRelay, startLocalRelay } from "../../agent-cli/relay";
 
 export const TOKEN = "e2e-token-0123456789";
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -33,9 +32,16 @@ export function openWebSocket(url: string, protocols?: string[], options: WebSoc
   return new WebSocket(url, protocols, { lookup: loopbackLookup as never, ...options });
 }
 
-/** Starts the real relay in workerd on 127.0.0.1:0 (or a given port). */
-export function startRelay(opts: { port?: number; graceSeconds?: number; headTimeoutSeconds?: number } = {}): Promise<LocalRelay> {
-  return startLocalRelay({ port: opts.port ?? 0, token: TOKEN, graceSeconds: opts.graceSeconds, headTimeoutSeconds: opts.headTimeoutSeconds });
+/** A relay running in its own process, as `porthole relay` runs it. */
+export type RelayProcess = { url: string; process: AgentProcess; stop: () => Promise<void> };
+
+/** Starts the real relay in workerd with `porthole relay` on 127.0.0.1:0 (or a given port). */
+export async function startRelay(opts: { port?: number; graceSeconds?: number } = {}): Promise<RelayProcess> {
+  const args = ["relay", "--port", String(opts.port ?? 0), "--token", TOKEN, "--json"];
+  if (opts.graceSeconds !== undefined) args.push("--grace", String(opts.graceSeconds));
+  const relay = spawnCli(args);
+  const ready = await relay.waitFor((e) => e.event === "relay-ready", 30_000);
+  return { url: String(ready.url), process: relay, stop: () => relay.kill() };
 }
 
 export type AgentProcess = {
@@ -101,19 +107,19 @@ export function spawnCli(args: string[], opts: { node?: string; env?: NodeJS.Pro
 }
 
 /** Spawns an agent for `name` forwarding to `port` and waits until it is ready. */
-export async function startAgent(relay: LocalRelay, port: number, name: string, extra: string[] = []) {
+export async function startAgent(relay: RelayProcess, port: number, name: string, extra: string[] = []) {
   const agent = spawnCli(["http", String(port), "--relay", relay.url, "--token", TOKEN, "--name", name, "--json", ...extra]);
   const ready = await agent.waitFor((e) => e.event === "ready");
   return { agent, ready: ready as { name: string; url: string; pathUrl: string } };
 }
 
 /** The host-mode URL of a tunnel on this relay. */
-export function hostUrl(relay: LocalRelay, name: string, path = "/"): string {
+export function hostUrl(relay: RelayProcess, name: string, path = "/"): string {
   return `http://${name}.localhost:${new URL(relay.url).port}${path}`;
 }
 
 /** Reads a response body chunk by chunk, recording when each chunk arrived. */
-export async function timedChunks(body: ReadableStream<Uint8Array>): Promise<{ at: number; text: string }[]> {
+export async function timedChunks(body: AsyncIterable<Uint8Array>): Promise<{ at: number; text: string }[]> {
   const out: { at: number; text: string }[] = [];
   const decoder = new TextDecoder();
   for await (const chunk of body) out.push({ at: performance.now(), text: decoder.decode(chunk, { stream: true }) });

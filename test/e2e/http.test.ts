@@ -1,12 +1,11 @@
 // HTTP through the real relay and the real agent: methods, statuses, headers, bodies, both routing modes.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalRelay } from "../../agent-cli/relay";
 import type { IncomingMessage } from "node:http";
-import { type AgentProcess, fetchUrl, hostUrl, once, openWebSocket, startAgent, startRelay, TOKEN } from "./harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AgentProcess, fetchUrl, hostUrl, once, openWebSocket, type RelayProcess, startAgent, startRelay, TOKEN } from "./harness";
 import { GZIPPED, type Origin, startOrigin } from "./origin";
 
-let relay: LocalRelay;
+let relay: RelayProcess;
 let origin: Origin;
 let agent: AgentProcess;
 let pathUrl: string;

@@ -1,0 +1,325 @@
+// HTTP exchanges through the tunnel: what the agent sees of a public request, what the public
+// client sees of the agent's answer, flow control in both directions, and the relay's own errors.
+
+import { describe, expect, it } from "vitest";
+import { LIMITS } from "../../worker/protocol";
+import { FakeAgent } from "./fake-agent";
+import { concat, failure, pattern, pause, publicFetch, uniqueName, within } from "./helpers";
+
+const HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization", "x-hop"];
+
+describe("an exchange", () => {
+  it("carries a POST to the agent and the agent's answer back, bytes and repeated headers intact", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const upload = pattern(10_000);
+    const res = publicFetch(name, "/hooks/in?x=1", {
+      method: "POST",
+      body: upload,
+      headers: {
+        "Content-Type": "application/octet-stream",
+        "CF-Connecting-IP": "203.0.113.7",
+        "X-Forwarded-For": "198.51.100.1",
+        Connection: "keep-alive, X-Hop",
+        "Keep-Alive": "timeout=5",
+        TE: "trailers",
+        "Transfer-Encoding": "chunked",
+        "X-Hop": "dropped",
+        "Proxy-Authorization": "Basic secret",
+        "X-Custom-In": "kept",
+      },
+    });
+
+    const head = await agent.next("request-head");
+    expect(head).toMatchObject({ method: "POST", path: "/hooks/in?x=1", body: true });
+    const names = head.headers.map(([k]) => k.toLowerCase());
+    for (const hop of HOP_BY_HOP) expect(names, hop).not.toContain(hop);
+    expect(head.headers).toContainEqual(["x-custom-in", "kept"]);
+    expect(head.headers).toContainEqual(["X-Forwarded-For", "198.51.100.1, 203.0.113.7"]);
+    expect(head.headers).toContainEqual(["X-Forwarded-Proto", "http"]);
+    expect(head.headers).toContainEqual(["X-Forwarded-Host", `${name}.localhost`]);
+    expect(await agent.body(head.stream)).toEqual(upload);
+
+    const download = pattern(150_000).reverse();
+    agent.respond(head.stream, {
+      status: 201,
+      headers: [
+        ["Set-Cookie", "a=1; Path=/"],
+        ["Set-Cookie", "b=2; Path=/; HttpOnly"],
+        ["X-Custom-Out", "yes"],
+      ],
+      body: download,
+    });
+    const answer = await within(res, 3_000, "the public response");
+    expect(answer.status).toBe(201);
+    expect(answer.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/; HttpOnly"]);
+    expect(answer.headers.get("X-Custom-Out")).toBe("yes");
+    expect(new Uint8Array(await answer.arrayBuffer())).toEqual(download);
+  });
+
+  it("sends a GET without a body as request-head with body false and no data frames", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/");
+    const head = await agent.next("request-head");
+    expect(head.body).toBe(false);
+    agent.respond(head.stream, { status: 204 });
+    expect((await within(res, 3_000, "the response")).status).toBe(204);
+    expect(agent.pending().filter((f) => "stream" in f && f.stream === head.stream)).toEqual([]);
+  });
+
+  it("passes a response of many windows through, granting credit as the public client reads", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/big");
+    const head = await agent.next("request-head");
+    const body = pattern(4 * LIMITS.initialWindow + 12_345);
+    agent.send({ type: "response-head", stream: head.stream, status: 200, statusText: "", headers: [], body: true });
+    const reading = within(res, 3_000, "the response").then(async (r) => new Uint8Array(await r.arrayBuffer()));
+    // A well-behaved agent: never more in flight than the credit the relay granted.
+    let credit: number = LIMITS.initialWindow;
+    for (let at = 0; at < body.byteLength; ) {
+      while (credit === 0) credit += (await agent.next("credit", (f) => f.stream === head.stream)).bytes;
+      const n = Math.min(credit, LIMITS.maxChunkBytes, body.byteLength - at);
+      agent.send({ type: "data", stream: head.stream, chunk: body.subarray(at, at + n) });
+      at += n;
+      credit -= n;
+    }
+    agent.send({ type: "end", stream: head.stream });
+    expect(await reading).toEqual(body);
+  });
+});
+
+describe("streaming and multiplexing", () => {
+  it("multiplexes concurrent requests on one agent socket, answered out of order", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const first = publicFetch(name, "/first");
+    const a = await agent.next("request-head");
+    const second = publicFetch(name, "/second");
+    const b = await agent.next("request-head");
+    expect(a.stream).not.toBe(b.stream);
+    agent.respond(b.stream, { body: `answer to ${b.path}` });
+    expect(await (await within(second, 3_000, "the second response")).text()).toBe("answer to /second");
+    agent.respond(a.stream, { body: `answer to ${a.path}` });
+    expect(await (await within(first, 3_000, "the first response")).text()).toBe("answer to /first");
+  });
+
+  it("streams an event stream: each event reaches the public client before the next is sent", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/events", { headers: { Accept: "text/event-stream" } });
+    const head = await agent.next("request-head");
+    agent.send({
+      type: "response-head",
+      stream: head.stream,
+      status: 200,
+      statusText: "",
+      headers: [["Content-Type", "text/event-stream"]],
+      body: true,
+    });
+    const reader = (await within(res, 3_000, "the response head")).body!.getReader();
+    const utf8 = new TextEncoder();
+    for (const event of ["data: one\n\n", "data: two\n\n", "data: three\n\n"]) {
+      agent.send({ type: "data", stream: head.stream, chunk: utf8.encode(event) });
+      const { value } = await within(reader.read(), 2_000, `the event ${JSON.stringify(event)}`);
+      expect(new TextDecoder().decode(value)).toBe(event);
+    }
+    agent.send({ type: "end", stream: head.stream });
+    expect((await within(reader.read(), 2_000, "the end of the stream")).done).toBe(true);
+  });
+
+  it("passes an encoded body through untouched, with its Content-Encoding", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/gz");
+    const head = await agent.next("request-head");
+    const original = "hello ".repeat(1000);
+    const gzip = new Uint8Array(await new Response(new Blob([original]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    agent.respond(head.stream, {
+      headers: [
+        ["Content-Type", "text/plain"],
+        ["Content-Encoding", "gzip"],
+      ],
+      body: gzip,
+    });
+    const answer = await within(res, 3_000, "the response");
+    expect(answer.headers.get("Content-Encoding")).toBe("gzip");
+    expect(await answer.text()).toBe(original); // Decoded once by the client: encoded exactly once.
+  });
+
+  it("keeps the agent's Content-Length", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/sized");
+    const head = await agent.next("request-head");
+    const body = pattern(70_000);
+    agent.respond(head.stream, { headers: [["Content-Length", String(body.byteLength)]], body });
+    const answer = await within(res, 3_000, "the response");
+    expect(answer.headers.get("Content-Length")).toBe(String(body.byteLength));
+    expect(new Uint8Array(await answer.arrayBuffer())).toEqual(body);
+  });
+
+  it("resets the stream with client-aborted when the public client goes away mid-response", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/long");
+    const head = await agent.next("request-head");
+    agent.send({ type: "response-head", stream: head.stream, status: 200, statusText: "", headers: [], body: true });
+    agent.send({ type: "data", stream: head.stream, chunk: new Uint8Array([1]) });
+    const reader = (await within(res, 3_000, "the response head")).body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    // The cancel travels through the runtime's pipes; the relay learns of it from a failed write.
+    const isReset = () => agent.pending().some((f) => f.type === "reset" && f.stream === head.stream);
+    for (let i = 0; i < 40 && !isReset(); i++) {
+      agent.send({ type: "data", stream: head.stream, chunk: new Uint8Array([2]) });
+      await pause(50);
+    }
+    expect(await agent.next("reset", (f) => f.stream === head.stream)).toMatchObject({ code: "client-aborted" });
+  });
+});
+
+describe("flow control", () => {
+  it("resets a stream whose agent sends beyond its credit, and fails the public body", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/flood");
+    const head = await agent.next("request-head");
+    agent.send({ type: "response-head", stream: head.stream, status: 200, statusText: "", headers: [], body: true });
+    const answer = await within(res, 3_000, "the response head");
+    // The public client reads nothing; the agent ignores credit and floods twice the window.
+    const chunk = new Uint8Array(LIMITS.maxChunkBytes);
+    const sent = 2 * LIMITS.initialWindow + chunk.byteLength;
+    for (let n = 0; n < sent; n += chunk.byteLength) agent.send({ type: "data", stream: head.stream, chunk });
+    const reset = await agent.next("reset", (f) => f.stream === head.stream);
+    expect(reset.code).toBe("flow-control");
+    // The relay only granted what the runtime had taken: the flood really exceeded it.
+    const granted = agent
+      .pending()
+      .filter((f) => f.type === "credit" && f.stream === head.stream)
+      .reduce((n, f) => n + (f.type === "credit" ? f.bytes : 0), 0);
+    expect(LIMITS.initialWindow + granted).toBeLessThan(sent);
+    await failure(answer.arrayBuffer(), 3_000, "the public body to fail");
+  });
+
+  it("delivers at most the initial window of an upload until the agent grants credit", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const upload = pattern(3 * LIMITS.initialWindow);
+    const res = publicFetch(name, "/upload", { method: "PUT", body: upload });
+    const head = await agent.next("request-head");
+
+    const received: Uint8Array[] = [];
+    let total = 0;
+    const readUpTo = async (limit: number) => {
+      while (total < limit) {
+        const f = await agent.next("data", (x) => x.stream === head.stream);
+        expect(f.chunk.byteLength).toBeLessThanOrEqual(LIMITS.maxChunkBytes);
+        received.push(f.chunk);
+        total += f.chunk.byteLength;
+      }
+    };
+    await readUpTo(LIMITS.initialWindow);
+    await pause(200);
+    expect(total).toBe(LIMITS.initialWindow);
+    expect(agent.pending().filter((f) => f.type === "data" || f.type === "end")).toEqual([]);
+
+    const grant = 100_000;
+    agent.send({ type: "credit", stream: head.stream, bytes: grant });
+    await readUpTo(LIMITS.initialWindow + grant);
+    await pause(200);
+    expect(total).toBe(LIMITS.initialWindow + grant);
+    expect(agent.pending().filter((f) => f.type === "data")).toEqual([]);
+
+    agent.send({ type: "credit", stream: head.stream, bytes: upload.byteLength });
+    await readUpTo(upload.byteLength);
+    await agent.next("end", (f) => f.stream === head.stream);
+    expect(concat(received)).toEqual(upload);
+    agent.respond(head.stream, { status: 200, body: "stored" });
+    expect(await (await within(res, 3_000, "the response")).text()).toBe("stored");
+  });
+});
+
+describe("errors the relay answers itself", () => {
+  it("answers 502 local-unreachable, naming the tunnel, when the agent resets before the head", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/down");
+    const head = await agent.next("request-head");
+    agent.send({ type: "reset", stream: head.stream, code: "local-unreachable", message: "connect ECONNREFUSED 127.0.0.1:3000" });
+    const answer = await within(res, 3_000, "the response");
+    expect(answer.status).toBe(502);
+    expect(answer.headers.get("X-Porthole-Error")).toBe("local-unreachable");
+    const text = await answer.text();
+    expect(text).toContain(`"${name}"`);
+    expect(text).toContain("ECONNREFUSED");
+  });
+
+  it("answers 504 local-timeout when no response head arrives in time, and resets the stream", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const started = Date.now();
+    const res = publicFetch(name, "/slow");
+    const head = await agent.next("request-head");
+    const answer = await within(res, 4_000, "local-timeout");
+    expect(answer.status).toBe(504);
+    expect(answer.headers.get("X-Porthole-Error")).toBe("local-timeout");
+    expect(await answer.text()).toContain(name);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect(await agent.next("reset", (f) => f.stream === head.stream)).toMatchObject({ code: "local-timeout" });
+  }, 10_000);
+
+  it("answers 503 tunnel-offline when the agent disconnects before the head", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/pending");
+    await agent.next("request-head");
+    agent.close(1001, "laptop lid closed");
+    const answer = await within(res, 3_000, "the response");
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("X-Porthole-Error")).toBe("tunnel-offline");
+    expect(answer.headers.get("Retry-After")).toBeTruthy();
+  });
+
+  it("fails the public body when the agent disconnects mid-stream", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/stream");
+    const head = await agent.next("request-head");
+    agent.send({ type: "response-head", stream: head.stream, status: 200, statusText: "", headers: [], body: true });
+    agent.send({ type: "data", stream: head.stream, chunk: new TextEncoder().encode("first part") });
+    const answer = await within(res, 3_000, "the response head");
+    const reader = answer.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("first part");
+    agent.close(1001, "gone");
+    await failure(reader.read(), 3_000, "the public body to fail");
+  });
+});
+
+describe("an agent that breaks the exchange rules", () => {
+  // Both cases leave the public request unanswered if the relay drops the exchange without
+  // settling it: the head timer is cleared, so nothing ever answers.
+  it("answers the public client when the agent sends data before the response head", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/early-data");
+    const head = await agent.next("request-head");
+    agent.send({ type: "data", stream: head.stream, chunk: new Uint8Array([1, 2, 3]) });
+    expect(await agent.next("reset", (f) => f.stream === head.stream)).toMatchObject({ code: "flow-control" });
+    const answer = await within(res, 4_000, "an answer to the public client");
+    expect(answer.status).toBe(502);
+    expect(answer.headers.get("X-Porthole-Error")).toBe("local-unreachable");
+  }, 10_000);
+
+  it("answers the public client when the agent sends end before the response head", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/early-end");
+    const head = await agent.next("request-head");
+    agent.send({ type: "end", stream: head.stream });
+    const answer = await within(res, 4_000, "an answer to the public client");
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    expect(answer.headers.get("X-Porthole-Error")).toBeTruthy();
+  }, 10_000);
+});
