@@ -1,0 +1,109 @@
+// Public WebSockets through the relay to the local ws server: messages, subprotocols, closes.
+
+import type { IncomingMessage } from "node:http";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type WebSocket from "ws";
+import { type AgentProcess, hostUrl, once, openWebSocket, type RelayProcess, startAgent, startRelay } from "./harness";
+import { type Origin, startOrigin } from "./origin";
+
+let relay: RelayProcess;
+let origin: Origin;
+let agent: AgentProcess;
+const NAME = "ws-e2e";
+
+beforeAll(async () => {
+  [relay, origin] = await Promise.all([startRelay(), startOrigin()]);
+  agent = (await startAgent(relay, origin.port, NAME)).agent;
+});
+
+afterAll(async () => {
+  await agent?.kill();
+  await relay?.stop();
+  await origin?.close();
+});
+
+function wsUrl(path: string): string {
+  return hostUrl(relay, NAME, path).replace("http:", "ws:");
+}
+
+/** Collects messages as they arrive, so none are missed between awaits. */
+function inbox(ws: WebSocket) {
+  const queue: { data: Buffer; isBinary: boolean }[] = [];
+  const waiters: (() => void)[] = [];
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    queue.push({ data, isBinary });
+    for (const w of waiters.splice(0)) w();
+  });
+  return async () => {
+    while (queue.length === 0) await new Promise<void>((r) => waiters.push(r));
+    return queue.shift() as { data: Buffer; isBinary: boolean };
+  };
+}
+
+it("negotiates the subprotocol end to end and echoes text and binary", async () => {
+  const ws = openWebSocket(wsUrl("/ws"), ["chat.v1", "chat.v2"]);
+  const next = inbox(ws);
+  await once(ws, "open");
+  expect(ws.protocol).toBe("chat.v2");
+  const hello = JSON.parse((await next()).data.toString());
+  expect(hello).toMatchObject({ hello: true, protocol: "chat.v2", host: `localhost:${origin.port}` });
+
+  ws.send("hello through the tunnel");
+  const text = await next();
+  expect(text.isBinary).toBe(false);
+  expect(text.data.toString()).toBe("hello through the tunnel");
+
+  const binary = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) % 256));
+  ws.send(binary);
+  const echoed = await next();
+  expect(echoed.isBinary).toBe(true);
+  expect(Buffer.compare(echoed.data, binary)).toBe(0);
+
+  ws.send("");
+  expect((await next()).data.length).toBe(0);
+  ws.close(1000, "done");
+  const [code] = (await once(ws, "close")) as [number, Buffer];
+  expect(code).toBe(1000);
+});
+
+it("propagates the local server's close code and reason to the public client", async () => {
+  const ws = openWebSocket(wsUrl("/ws"), ["chat.v2"]);
+  const next = inbox(ws);
+  await once(ws, "open");
+  await next();
+  ws.send("close:4001:bye from origin");
+  const [code, reason] = (await once(ws, "close")) as [number, Buffer];
+  expect(code).toBe(4001);
+  expect(reason.toString()).toBe("bye from origin");
+});
+
+it("propagates the public client's close code and reason to the local server", async () => {
+  const ws = openWebSocket(wsUrl("/ws"), ["chat.v2"]);
+  const next = inbox(ws);
+  await once(ws, "open");
+  await next();
+  const closed = once(origin.events, "ws-closed");
+  ws.close(4002, "bye from client");
+  const [code, reason] = (await closed) as [number, string];
+  expect(code).toBe(4002);
+  expect(reason).toBe("bye from client");
+});
+
+it("a refused upgrade comes back as the local server's HTTP answer", async () => {
+  const ws = openWebSocket(wsUrl("/not-a-socket"));
+  const [, res] = (await once(ws, "unexpected-response")) as [unknown, IncomingMessage];
+  // The ws server answers 400 for paths it does not serve; the relay passes that answer through.
+  expect(res.statusCode).toBe(400);
+  expect(res.headers["x-porthole-error"]).toBeUndefined();
+  res.resume();
+});
+
+it("a message the text 'ping' reaches the local server rather than being answered by the relay", async () => {
+  const ws = openWebSocket(wsUrl("/ws"), ["chat.v2"]);
+  const next = inbox(ws);
+  await once(ws, "open");
+  await next();
+  ws.send("ping");
+  expect((await next()).data.toString()).toBe("ping");
+  ws.close();
+});
