@@ -10,7 +10,7 @@ import { resolveConnection } from "./config";
 import { randomName } from "./names";
 import { type Printer, printAgentEvent, printer } from "./output";
 import { type LocalRelay, startLocalRelay } from "./relay";
-import { parseTarget } from "./target";
+import { parseTarget, type Target } from "./target";
 
 const VERSION = "0.1.0";
 
@@ -104,7 +104,12 @@ function onSignal(stop: () => Promise<void>): void {
 
 async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer): Promise<void> {
   if (!targetArg) throw new UsageError('Missing the target: "porthole http 3000" exposes http://localhost:3000.');
-  const target = parseTarget(targetArg);
+  let target: Target;
+  try {
+    target = parseTarget(targetArg);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const name = flags.name ?? randomName();
   if (!TUNNEL_NAME.test(name)) throw new UsageError(`--name "${name}" is not a DNS label: use a-z, 0-9 and "-", 1 to 63 characters.`);
   let { relay, token } = resolveConnection({ relay: flags.relay, token: flags.token });

@@ -37,6 +37,8 @@ export async function startLocalRelay(o: LocalRelayOptions): Promise<LocalRelay>
   process.env.WRANGLER_SEND_ERROR_REPORTS ??= "false";
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   process.env.WRANGLER_HIDE_BANNER ??= "true";
+  // wrangler's local trace collector writes every event to SQLite and halves the relay's throughput.
+  process.env.X_LOCAL_OBSERVABILITY ??= "false";
   const { unstable_startWorker } = await import("wrangler");
   const plain = (value: string) => ({ type: "plain_text" as const, value });
   const bindings: Record<string, unknown> = { AGENT_TOKEN: { type: "secret_text", value: o.token } };

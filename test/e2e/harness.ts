@@ -47,7 +47,8 @@ export async function startRelay(opts: { port?: number; graceSeconds?: number } 
 export type AgentProcess = {
   child: ChildProcess;
   events: Record<string, unknown>[];
-  stderr: string[];
+  /** Every line that is not a JSON event, from stdout and stderr. */
+  output: string[];
   /** Resolves with the first JSON event (past or future) that matches. */
   waitFor: (match: (e: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
@@ -62,17 +63,17 @@ export function spawnCli(args: string[], opts: { node?: string; env?: NodeJS.Pro
     stdio: ["ignore", "pipe", "pipe"],
   });
   const events: Record<string, unknown>[] = [];
-  const stderr: string[] = [];
+  const output: string[] = [];
   const listeners = new Set<() => void>();
   createInterface({ input: child.stdout! }).on("line", (line) => {
     try {
       events.push(JSON.parse(line) as Record<string, unknown>);
     } catch {
-      stderr.push(`stdout: ${line}`);
+      output.push(line);
     }
     for (const l of listeners) l();
   });
-  createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
+  createInterface({ input: child.stderr! }).on("line", (line) => output.push(line));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const waitFor: AgentProcess["waitFor"] = (match, timeoutMs = 20_000) =>
     new Promise((resolve, reject) => {
@@ -86,7 +87,7 @@ export function spawnCli(args: string[], opts: { node?: string; env?: NodeJS.Pro
       };
       const timer = setTimeout(() => {
         listeners.delete(check);
-        reject(new Error(`no matching event within ${timeoutMs} ms; events=${JSON.stringify(events)} stderr=${stderr.join("\n")}`));
+        reject(new Error(`no matching event within ${timeoutMs} ms; events=${JSON.stringify(events)} output=${output.join("\n")}`));
       }, timeoutMs);
       if (!check()) listeners.add(check);
       void exited.then(() => setTimeout(() => check() || undefined, 50));
@@ -94,7 +95,7 @@ export function spawnCli(args: string[], opts: { node?: string; env?: NodeJS.Pro
   return {
     child,
     events,
-    stderr,
+    output,
     waitFor,
     exited,
     kill: async (signal = "SIGTERM") => {

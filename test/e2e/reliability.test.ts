@@ -28,7 +28,18 @@ async function agentFor(name: string, extra: string[] = [], port = origin.port) 
 
 function spawnAgent(name: string, extra: string[] = [], opts: { node?: string; relayUrl?: string; token?: string } = {}) {
   const child = spawnCli(
-    ["http", String(origin.port), "--relay", opts.relayUrl ?? relay.url, "--token", opts.token ?? TOKEN, "--name", name, "--json", ...extra],
+    [
+      "http",
+      String(origin.port),
+      "--relay",
+      opts.relayUrl ?? relay.url,
+      "--token",
+      opts.token ?? TOKEN,
+      "--name",
+      name,
+      "--json",
+      ...extra,
+    ],
     { node: opts.node },
   );
   spawned.push(child);
