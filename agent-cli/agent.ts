@@ -8,8 +8,9 @@ import {
   type AgentFrame,
   assertNever,
   CloseCode,
-  decodeRelayFrame,
+  decodeRelayMessage,
   encodeFrame,
+  FrameBatcher,
   LIMITS,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -83,6 +84,7 @@ export class Agent {
   private resolveReady!: (e: Extract<AgentEvent, { event: "ready" }>) => void;
   private settle!: { resolve: () => void; reject: (err: Error) => void };
   private ws?: WebSocket;
+  private batcher?: FrameBatcher;
   private readonly streams = new Map<number, LocalHttp | LocalWs>();
   private attempt = 0;
   private stopped = false;
@@ -109,10 +111,14 @@ export class Agent {
     url.searchParams.set("name", this.o.name);
     const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.o.token}` },
-      maxPayload: LIMITS.maxFrameBytes,
+      maxPayload: LIMITS.maxMessageBytes,
       perMessageDeflate: false,
     });
     this.ws = ws;
+    // Head, body and end of a small response usually leave in one message: one relay event instead of three.
+    this.batcher = new FrameBatcher((message) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(message);
+    }, setImmediate);
     this.lastError = undefined;
     let opened = false;
     ws.binaryType = "nodebuffer";
@@ -175,7 +181,7 @@ export class Agent {
   }
 
   private send(f: AgentFrame): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(f));
+    this.batcher?.push(encodeFrame(f));
   }
 
   private beat(ws: WebSocket): void {
@@ -188,13 +194,12 @@ export class Agent {
   }
 
   private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
-    let f: RelayFrame;
     try {
-      f = decodeRelayFrame(isBinary ? data : data.toString());
-      this.dispatch(f);
+      for (const f of decodeRelayMessage(isBinary ? data : data.toString())) this.dispatch(f);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.send({ type: "error", code: "protocol-error", message: err.message });
+      this.batcher?.flush();
       ws.close(err.closeCode, err.message.slice(0, 123));
     }
   }

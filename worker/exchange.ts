@@ -47,7 +47,7 @@ const RESET_ERRORS: Record<ResetCode, "local-unreachable" | "local-timeout" | "b
 
 /** A public request in flight. Frames are routed to it synchronously, so body chunks never reorder. */
 export class HttpExchange {
-  private settle?: { resolve: (head: ResponseHead | WsAccept) => void; reject: (err: RelayError) => void };
+  private settle?: { resolve: (answer: Answer) => void; reject: (err: RelayError) => void };
   private timer?: ReturnType<typeof setTimeout>;
   private writer?: WritableStreamDefaultWriter<Uint8Array>;
   private readonly inbox = new Inbox();
@@ -64,7 +64,7 @@ export class HttpExchange {
   /** Sends the request to the agent and resolves with the answer once the head arrives. */
   async start(): Promise<Answer> {
     const { o } = this;
-    const head = new Promise<ResponseHead | WsAccept>((resolve, reject) => {
+    const answer = new Promise<Answer>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
     this.timer = setTimeout(() => {
@@ -78,22 +78,18 @@ export class HttpExchange {
       o.send({ type: "request-head", stream: o.id, method: o.method, path: o.path, headers: o.headers, body: o.body !== null });
       if (o.body) void this.pump(o.body);
     }
-    const answer = await head.finally(() => this.clearTimer());
-    if (answer.type === "ws-accept") {
-      this.finish();
-      return { kind: "websocket", protocol: answer.protocol };
-    }
-    return { kind: "http", response: this.response(answer) };
+    return answer.finally(() => this.clearTimer());
   }
 
   /** Routes one agent frame. Must stay synchronous: awaiting here would let chunks reorder. */
   onFrame(f: ExchangeFrame): void {
     switch (f.type) {
       case "response-head":
+        // The pipe must exist before this returns: data frames may follow in the same message.
+        return this.answer(() => ({ kind: "http", response: this.response(f) }));
       case "ws-accept":
-        this.settle?.resolve(f);
-        this.settle = undefined;
-        return;
+        this.answer(() => ({ kind: "websocket", protocol: f.protocol }));
+        return this.finish();
       case "data":
         return this.onData(f.chunk);
       case "end":
@@ -195,6 +191,20 @@ export class HttpExchange {
   private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** Resolves the head wait once; an agent head the runtime rejects (a bad header, say) fails the exchange. */
+  private answer(make: () => Answer): void {
+    const settle = this.settle;
+    if (!settle) return this.fail("flow-control", "a second response head");
+    this.settle = undefined;
+    try {
+      settle.resolve(make());
+    } catch (err) {
+      const message = `the local response head was not valid HTTP (${(err as Error).message})`;
+      settle.reject(new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${message}.`));
+      this.fail("local-error", message);
+    }
   }
 
   /** Answers a public client still waiting for the head; later calls are no-ops. */

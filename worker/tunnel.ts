@@ -12,7 +12,7 @@ import {
   type AgentFrame,
   assertNever,
   CloseCode,
-  decodeAgentFrame,
+  decodeAgentMessage,
   encodeFrame,
   type Hello,
   PROTOCOL_VERSION,
@@ -41,6 +41,8 @@ export class Tunnel extends DurableObject<Env> {
   private readonly exchanges = new Map<number, HttpExchange>();
   private readonly sockets: PublicSockets;
   private agentWaiters: (() => void)[] = [];
+  /** The ready agent socket, cached; undefined means "look it up" (after a wake or a change). */
+  private current?: WebSocket | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -129,19 +131,26 @@ export class Tunnel extends DurableObject<Env> {
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    const att = ws.deserializeAttachment() as Attachment;
+    let att = ws.deserializeAttachment() as Attachment;
     if (att.role === "public") return this.sockets.fromPublic(ws, att, message);
-    let frame: AgentFrame;
+    let frames: AgentFrame[];
     try {
-      frame = decodeAgentFrame(message);
+      frames = decodeAgentMessage(message);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       return this.rejectAgent(ws, att, "protocol-error", err.message, err.closeCode);
     }
-    if (frame.type === "hello") return this.hello(ws, att, frame);
-    if (!att.agentId) return this.rejectAgent(ws, att, "protocol-error", `expected hello, got ${frame.type}`, CloseCode.protocolError);
-    if (this.agent() !== ws) return; // A replaced agent's late frames belong to nobody.
-    this.dispatch(frame);
+    for (const frame of frames) {
+      if (frame.type === "hello") {
+        this.hello(ws, att, frame);
+        att = ws.deserializeAttachment() as AgentAttachment;
+        if (!att.agentId) return;
+        continue;
+      }
+      if (!att.agentId) return this.rejectAgent(ws, att, "protocol-error", `expected hello, got ${frame.type}`, CloseCode.protocolError);
+      if (this.agent() !== ws) return; // A replaced agent's late frames belong to nobody.
+      this.dispatch(frame);
+    }
   }
 
   /** Routes one frame from the ready agent. Synchronous on purpose: chunks must not reorder. */
@@ -211,6 +220,7 @@ export class Tunnel extends DurableObject<Env> {
       current.close(CloseCode.replaced, "replaced by another agent");
     }
     ws.serializeAttachment({ ...att, agentId: f.agentId } satisfies AgentAttachment);
+    this.current = ws;
     this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.ctx.storage.sql.exec(
       "INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?)",
@@ -247,6 +257,7 @@ export class Tunnel extends DurableObject<Env> {
   private dropAgent(ws: WebSocket, why: string): void {
     const att = ws.deserializeAttachment() as AgentAttachment;
     ws.serializeAttachment({ ...att, agentId: undefined } satisfies AgentAttachment);
+    if (this.current === ws) this.current = undefined;
     console.log(`tunnel=${att.tunnel} agent=${att.agentId} gone: ${why}; failing ${this.exchanges.size} stream(s)`);
     for (const exchange of [...this.exchanges.values()]) exchange.agentGone();
     this.sockets.closeAll(CloseCode.serviceRestart, "porthole: the agent disconnected");
@@ -261,10 +272,14 @@ export class Tunnel extends DurableObject<Env> {
 
   /** The agent socket that completed the hello, if any. */
   private agent(): WebSocket | undefined {
-    return this.ctx.getWebSockets("agent").find((ws) => {
-      const att = ws.deserializeAttachment() as AgentAttachment | null;
-      return att?.agentId !== undefined && ws.readyState === WebSocket.OPEN;
-    });
+    if (this.current === undefined) {
+      this.current =
+        this.ctx.getWebSockets("agent").find((ws) => {
+          const att = ws.deserializeAttachment() as AgentAttachment | null;
+          return att?.agentId !== undefined && ws.readyState === WebSocket.OPEN;
+        }) ?? null;
+    }
+    return this.current?.readyState === WebSocket.OPEN ? this.current : undefined;
   }
 
   private sendToAgent(f: RelayFrame): void {

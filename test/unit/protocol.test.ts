@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   type AgentFrame,
   CloseCode,
-  decodeAgentFrame,
-  decodeRelayFrame,
+  decodeAgentMessage,
+  decodeRelayMessage,
   encodeFrame,
+  FrameBatcher,
   FrameType,
+  frame,
   HEADER_BYTES,
   LIMITS,
   PROTOCOL_VERSION,
@@ -16,16 +18,18 @@ import {
 
 const utf8 = new TextEncoder();
 
-/** Builds a raw frame by hand, so the decoder is tested independently of the encoder. */
+/** Builds a raw frame from its parts, so the decoder is tested independently of encodeFrame. */
 function raw(type: number, stream: number, payload: Uint8Array | string = new Uint8Array(0)): Uint8Array {
-  const body = typeof payload === "string" ? utf8.encode(payload) : payload;
-  const out = new Uint8Array(HEADER_BYTES + body.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, type);
-  view.setUint32(1, stream);
-  out.set(body, HEADER_BYTES);
-  return out;
+  return frame(type, stream, typeof payload === "string" ? utf8.encode(payload) : payload);
 }
+
+/** Decodes a message that must hold exactly one frame, through the same path the relay and agent use. */
+function one<T>(frames: T[]): T {
+  expect(frames).toHaveLength(1);
+  return frames[0] as T;
+}
+const decodeAgentFrame = (m: ArrayBuffer | Uint8Array | string) => one(decodeAgentMessage(m));
+const decodeRelayFrame = (m: ArrayBuffer | Uint8Array | string) => one(decodeRelayMessage(m));
 
 const rawJson = (type: number, stream: number, value: unknown) => raw(type, stream, JSON.stringify(value));
 
@@ -52,7 +56,7 @@ describe("constants", () => {
     expect(LIMITS.maxChunkBytes).toBe(64 * 1024);
     expect(LIMITS.initialWindow).toBe(256 * 1024);
     // A full chunk plus header and ws flags byte must fit in one frame.
-    expect(LIMITS.maxChunkBytes + HEADER_BYTES + 1).toBeLessThanOrEqual(LIMITS.maxFrameBytes);
+    expect(LIMITS.maxChunkBytes + HEADER_BYTES + 1).toBeLessThanOrEqual(LIMITS.maxMessageBytes);
     expect(LIMITS.initialWindow).toBeGreaterThanOrEqual(LIMITS.maxChunkBytes);
   });
 
@@ -64,9 +68,9 @@ describe("constants", () => {
 });
 
 describe("frame layout", () => {
-  it("writes type:u8 | stream:u32 big-endian | payload", () => {
+  it("writes type:u8 | stream:u32 | length:u32 big-endian | payload", () => {
     const bytes = encodeFrame({ type: "data", stream: 0x01020304, chunk: Uint8Array.of(9, 8, 7) });
-    expect(Array.from(bytes)).toEqual([FrameType.data, 1, 2, 3, 4, 9, 8, 7]);
+    expect(Array.from(bytes)).toEqual([FrameType.data, 1, 2, 3, 4, 0, 0, 0, 3, 9, 8, 7]);
   });
 
   it("writes JSON heads as UTF-8 without base64", () => {
@@ -76,7 +80,7 @@ describe("frame layout", () => {
   });
 
   it("writes the end frame as a bare header", () => {
-    expect(Array.from(encodeFrame({ type: "end", stream: 7 }))).toEqual([FrameType.end, 0, 0, 0, 7]);
+    expect(Array.from(encodeFrame({ type: "end", stream: 7 }))).toEqual([FrameType.end, 0, 0, 0, 7, 0, 0, 0, 0]);
   });
 
   it("writes the credit as a big-endian u32", () => {
@@ -86,6 +90,10 @@ describe("frame layout", () => {
       0,
       0,
       1,
+      0,
+      0,
+      0,
+      4,
       10,
       11,
       12,
@@ -330,25 +338,25 @@ describe("rejections", () => {
         protocolError(() => decode(rawJson(FrameType.wsClose, 1, { reason: "" })));
       });
 
-      it("rejects frames larger than LIMITS.maxFrameBytes with close code 1009", () => {
-        const big = raw(FrameType.data, 1, new Uint8Array(LIMITS.maxFrameBytes - HEADER_BYTES + 1));
-        expect(big.byteLength).toBe(LIMITS.maxFrameBytes + 1);
+      it("rejects frames larger than LIMITS.maxMessageBytes with close code 1009", () => {
+        const big = raw(FrameType.data, 1, new Uint8Array(LIMITS.maxMessageBytes - HEADER_BYTES + 1));
+        expect(big.byteLength).toBe(LIMITS.maxMessageBytes + 1);
         const e = protocolError(() => decode(big));
         expect(e.closeCode).toBe(CloseCode.tooLarge);
         expect(e.closeCode).toBe(1009);
         // An oversized frame of an otherwise valid JSON type is refused on size alone.
-        const json = raw(FrameType.error, 0, `{"code":"x","message":"${"a".repeat(LIMITS.maxFrameBytes)}"}`);
+        const json = raw(FrameType.error, 0, `{"code":"x","message":"${"a".repeat(LIMITS.maxMessageBytes)}"}`);
         expect(protocolError(() => decode(json)).closeCode).toBe(1009);
         // An oversized garbage frame too.
-        expect(protocolError(() => decode(new Uint8Array(LIMITS.maxFrameBytes + 1).fill(0xff))).closeCode).toBe(1009);
+        expect(protocolError(() => decode(new Uint8Array(LIMITS.maxMessageBytes + 1).fill(0xff))).closeCode).toBe(1009);
       });
 
-      it("accepts a JSON frame of exactly LIMITS.maxFrameBytes", () => {
+      it("accepts a JSON frame of exactly LIMITS.maxMessageBytes", () => {
         const prefix = '{"code":"x","message":"';
         const suffix = '"}';
-        const fill = LIMITS.maxFrameBytes - HEADER_BYTES - prefix.length - suffix.length;
+        const fill = LIMITS.maxMessageBytes - HEADER_BYTES - prefix.length - suffix.length;
         const f = raw(FrameType.error, 0, `${prefix}${"a".repeat(fill)}${suffix}`);
-        expect(f.byteLength).toBe(LIMITS.maxFrameBytes);
+        expect(f.byteLength).toBe(LIMITS.maxMessageBytes);
         const out = decode(f);
         expect(out.type === "error" && out.message.length).toBe(fill);
       });
@@ -519,4 +527,72 @@ describe("TUNNEL_NAME", () => {
       expect(TUNNEL_NAME.test(name)).toBe(false);
     });
   }
+});
+
+describe("messages of several frames", () => {
+  const head: AgentFrame = { type: "response-head", stream: 5, status: 200, statusText: "OK", headers: [["a", "1"]], body: true };
+  const data: AgentFrame = { type: "data", stream: 5, chunk: allBytes };
+  const end: AgentFrame = { type: "end", stream: 5 };
+  const concat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  };
+
+  it("decodes every frame of a message, in order", () => {
+    expect(decodeAgentMessage(concat(encodeFrame(head), encodeFrame(data), encodeFrame(end)))).toEqual([head, data, end]);
+  });
+
+  it("rejects the whole message when one frame is bad, before decoding any", () => {
+    const e = protocolError(() => decodeAgentMessage(concat(encodeFrame(head), raw(99, 5, "x"))));
+    expect(e.message).toMatch(/frame type 99/);
+  });
+
+  it("rejects a length that runs past the end, and trailing bytes shorter than a header", () => {
+    const truncated = encodeFrame(data).subarray(0, 40);
+    expect(protocolError(() => decodeAgentMessage(truncated)).message).toMatch(/claims more bytes/);
+    expect(protocolError(() => decodeAgentMessage(concat(encodeFrame(end), Uint8Array.of(1, 2)))).message).toMatch(/shorter than its/);
+  });
+});
+
+describe("FrameBatcher", () => {
+  it("packs frames pushed in one turn into one message, and sends a lone frame as is", () => {
+    const sent: Uint8Array[] = [];
+    let flushLater: (() => void) | undefined;
+    const batcher = new FrameBatcher(
+      (m) => sent.push(m),
+      (fn) => {
+        flushLater = fn;
+      },
+    );
+    const frames = [encodeFrame({ type: "end", stream: 1 }), encodeFrame({ type: "credit", stream: 2, bytes: 9 })];
+    for (const f of frames) batcher.push(f);
+    expect(sent).toEqual([]);
+    flushLater?.();
+    expect(sent).toHaveLength(1);
+    expect(decodeRelayMessage(sent[0] as Uint8Array)).toEqual([
+      { type: "end", stream: 1 },
+      { type: "credit", stream: 2, bytes: 9 },
+    ]);
+    batcher.push(frames[0] as Uint8Array);
+    flushLater?.();
+    expect(sent[1]).toBe(frames[0]);
+  });
+
+  it("never builds a message over LIMITS.maxMessageBytes", () => {
+    const sent: Uint8Array[] = [];
+    const batcher = new FrameBatcher(
+      (m) => sent.push(m),
+      () => {},
+    );
+    const chunk = new Uint8Array(LIMITS.maxChunkBytes);
+    for (let i = 0; i < 40; i++) batcher.push(encodeFrame({ type: "data", stream: 1, chunk }));
+    batcher.flush();
+    expect(sent.every((m) => m.byteLength <= LIMITS.maxMessageBytes)).toBe(true);
+    expect(sent.reduce((n, m) => n + decodeAgentMessage(m).length, 0)).toBe(40);
+  });
 });

@@ -3,19 +3,13 @@
 // every other tunnel, and this one once a well-behaved agent connects again.
 
 import { describe, expect, it } from "vitest";
-import { CloseCode, FrameType, HEADER_BYTES, LIMITS } from "../../worker/protocol";
+import { CloseCode, FrameType, frame, HEADER_BYTES, LIMITS } from "../../worker/protocol";
 import { FakeAgent, roundTrip } from "./fake-agent";
 import { publicFetch, uniqueName, within } from "./helpers";
 
-/** A raw frame: type:u8 | stream:u32 | payload. */
+/** A raw frame built from its parts, so contract-breaking payloads can be sent. */
 function rawFrame(type: number, stream: number, payload: Uint8Array | string = new Uint8Array(0)): Uint8Array {
-  const body = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-  const out = new Uint8Array(HEADER_BYTES + body.byteLength);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, type);
-  view.setUint32(1, stream);
-  out.set(body, HEADER_BYTES);
-  return out;
+  return frame(type, stream, typeof payload === "string" ? new TextEncoder().encode(payload) : payload);
 }
 
 const head = (o: object) => JSON.stringify({ status: 200, statusText: "", headers: [], body: false, ...o });
@@ -55,18 +49,18 @@ describe("garbage from an authenticated agent", () => {
 });
 
 describe("size limits", () => {
-  it(`closes 1009 on a frame larger than LIMITS.maxFrameBytes (${LIMITS.maxFrameBytes})`, async () => {
+  it(`closes 1009 on a message larger than LIMITS.maxMessageBytes (${LIMITS.maxMessageBytes})`, async () => {
     const agent = await FakeAgent.connect(uniqueName());
-    agent.sendRaw(rawFrame(FrameType.data, 1, new Uint8Array(LIMITS.maxFrameBytes)));
+    agent.sendRaw(rawFrame(FrameType.data, 1, new Uint8Array(LIMITS.maxMessageBytes)));
     expect(await agent.next("error")).toMatchObject({ code: "protocol-error" });
     expect(await agent.closeEvent()).toMatchObject({ code: CloseCode.tooLarge });
   });
 
-  it("accepts a frame of exactly LIMITS.maxFrameBytes as far as size goes", async () => {
+  it("accepts a message of exactly LIMITS.maxMessageBytes as far as size goes", async () => {
     const name = uniqueName();
     const agent = await FakeAgent.connect(name);
     // An agent error frame padded to the limit: valid, so the relay only logs it.
-    const padding = "x".repeat(LIMITS.maxFrameBytes - HEADER_BYTES - JSON.stringify({ code: "c", message: "" }).length);
+    const padding = "x".repeat(LIMITS.maxMessageBytes - HEADER_BYTES - JSON.stringify({ code: "c", message: "" }).length);
     agent.sendRaw(rawFrame(FrameType.error, 0, JSON.stringify({ code: "c", message: padding })));
     expect(await (await roundTrip(agent, name)).text()).toBe("pong /ping");
     expect(agent.pending()).toEqual([]);

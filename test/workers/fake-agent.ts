@@ -4,7 +4,7 @@
 
 import { onTestFinished } from "vitest";
 import {
-  decodeRelayFrame,
+  decodeRelayMessage,
   encodeFrame,
   type Frame,
   type HeaderList,
@@ -39,7 +39,7 @@ export class FakeAgent {
     ws.addEventListener("message", (e) => {
       if (typeof e.data === "string") return this.texts.push(e.data);
       try {
-        this.frames.push(decodeRelayFrame(e.data as ArrayBuffer));
+        for (const f of decodeRelayMessage(e.data as ArrayBuffer)) this.frames.push(f);
       } catch (err) {
         this.frames.end(new Error(`the relay sent an undecodable frame: ${(err as Error).message}`));
       }
