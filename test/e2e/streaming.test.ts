@@ -50,6 +50,16 @@ describe("server-sent events", () => {
   });
 });
 
+describe("no total-duration timeout", () => {
+  it("a stream that stays silent longer than the hibernation delay still delivers afterwards", async () => {
+    const res = await fetchUrl(hostUrl(relay, NAME, "/stream?n=2&interval=12000"));
+    const chunks = await timedChunks(res.body!);
+    const events = chunks.filter((c) => c.text.includes("data: event"));
+    expect(events.map((c) => c.text.trim())).toEqual(["id: 0\ndata: event 0", "id: 1\ndata: event 1"]);
+    expect((events[1] as { at: number }).at - (events[0] as { at: number }).at).toBeGreaterThan(11_000);
+  }, 30_000);
+});
+
 describe("large bodies", () => {
   it("a 500 MiB download arrives byte-exact while the agent's memory stays flat", async () => {
     const size = 500 * MiB;
