@@ -81,7 +81,7 @@ export class Agent {
   readonly agentId = randomUUID();
   readonly ready: Promise<Extract<AgentEvent, { event: "ready" }>>;
   readonly done: Promise<void>;
-  private resolveReady!: (e: Extract<AgentEvent, { event: "ready" }>) => void;
+  private settleReady!: { resolve: (e: Extract<AgentEvent, { event: "ready" }>) => void; reject: (err: Error) => void };
   private settle!: { resolve: () => void; reject: (err: Error) => void };
   private ws?: WebSocket;
   private batcher?: FrameBatcher;
@@ -94,8 +94,8 @@ export class Agent {
   private lastError?: { code: string; message: string };
 
   constructor(private readonly o: AgentOptions) {
-    this.ready = new Promise((resolve) => {
-      this.resolveReady = resolve;
+    this.ready = new Promise((resolve, reject) => {
+      this.settleReady = { resolve, reject };
     });
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -194,14 +194,32 @@ export class Agent {
   }
 
   private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    let frames: RelayFrame[];
     try {
-      for (const f of decodeRelayMessage(isBinary ? data : data.toString())) this.dispatch(f);
+      frames = decodeRelayMessage(isBinary ? data : data.toString());
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.send({ type: "error", code: "protocol-error", message: err.message });
       this.batcher?.flush();
       ws.close(err.closeCode, err.message.slice(0, 123));
+      return;
     }
+    for (const f of frames) {
+      try {
+        this.dispatch(f);
+      } catch (err) {
+        // Public input reaches these handlers; one bad stream must not take the agent down.
+        if (!("stream" in f)) throw err;
+        this.failStream(f.stream, f.type, err as Error);
+      }
+    }
+  }
+
+  private failStream(stream: number, frameType: string, err: Error): void {
+    const message = `the agent could not handle ${frameType} (${err.message})`;
+    this.send({ type: "reset", stream, code: err instanceof ProtocolError ? "flow-control" : "local-error", message });
+    this.streams.get(stream)?.destroy(message);
+    this.streams.delete(stream);
   }
 
   private dispatch(f: RelayFrame): void {
@@ -209,7 +227,7 @@ export class Agent {
       case "ready":
         this.attempt = 0;
         this.emit({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
-        this.resolveReady({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
+        this.settleReady.resolve({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
         return;
       case "error":
       case "goaway":
@@ -268,7 +286,7 @@ export class Agent {
   private retry(cause: string): void {
     if (this.stopped || this.retryTimer) return;
     this.attempt += 1;
-    // Full jitter on an exponential ceiling, so many agents do not reconnect in lockstep after a deploy.
+    // Equal jitter on an exponential ceiling, so many agents do not reconnect in lockstep after a deploy.
     const ceiling = Math.min(AGENT_DEFAULTS.backoffMaxMs, AGENT_DEFAULTS.backoffInitialMs * 2 ** (this.attempt - 1));
     const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     this.emit({ event: "reconnecting", attempt: this.attempt, delayMs, cause });
@@ -283,7 +301,9 @@ export class Agent {
     this.stopped = true;
     this.emit({ event: "fatal", code, message });
     this.ws?.terminate();
-    this.settle.reject(new AgentFatalError(code, message));
+    const err = new AgentFatalError(code, message);
+    this.settleReady.reject(err);
+    this.settle.reject(err);
   }
 
   private stopStreams(reason: string): void {

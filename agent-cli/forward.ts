@@ -24,7 +24,25 @@ export type StreamFrame =
   | { type: "credit"; stream: number; bytes: number };
 
 /** Keep-alive pools, so small requests do not pay for a new local connection each time. */
-const pools = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, rejectUnauthorized: false }) };
+const pools = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
+  // Local dev servers use self-signed certificates; skipping verification is fine only on this machine.
+  loopbackHttps: new https.Agent({ keepAlive: true, rejectUnauthorized: false }),
+};
+
+/** True for targets on this machine, where a self-signed certificate is expected. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "::1" || hostname.startsWith("127.");
+}
+
+/**
+ * Header values as Node must send them. The runtime hands the relay header bytes decoded as UTF-8;
+ * re-encoding them as latin1 restores the exact bytes (Node would refuse characters above U+00FF).
+ */
+export function wireHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([k, v]) => [k, /^[\x00-\x7f]*$/.test(v) ? v : Buffer.from(v, "utf8").toString("latin1")]);
+}
 
 const NO_BODY_STATUS = new Set([204, 304]);
 
@@ -109,7 +127,7 @@ export class LocalHttp {
     private readonly ctx: StreamContext,
   ) {
     const { target } = ctx;
-    const headers = applyHost(stripHopByHop(head.headers), ctx.hostHeader, target.host);
+    const headers = wireHeaders(applyHost(stripHopByHop(head.headers), ctx.hostHeader, target.host));
     const request = target.protocol === "https:" ? https.request : http.request;
     // The path is always origin-form on the configured target: "//evil.example/x" stays a path there.
     this.req = request({
@@ -119,7 +137,7 @@ export class LocalHttp {
       path: head.path.startsWith("/") ? head.path : `/${head.path}`,
       headers: headers.flat(),
       setHost: false,
-      agent: target.protocol === "https:" ? pools.https : pools.http,
+      agent: target.protocol === "http:" ? pools.http : isLoopback(target.hostname) ? pools.loopbackHttps : pools.https,
     });
     this.req.on("response", (res) => {
       this.status = res.statusCode ?? 0;
@@ -178,6 +196,8 @@ export class LocalHttp {
   private finish(error?: string): void {
     if (this.done) return;
     this.done = true;
+    // A server that answered before reading the whole upload must not keep a pooled socket busy.
+    if (!this.req.writableEnded) this.req.destroy();
     this.outbox?.cancel();
     this.ctx.onDone({ status: this.status, bytesIn: this.bytesIn, bytesOut: this.counters.bytesOut, error });
   }

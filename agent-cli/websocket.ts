@@ -4,9 +4,12 @@ import WebSocket from "ws";
 import { Inbox, MessageAssembler, Outbox } from "../worker/flow";
 import { applyHost, stripForWebSocket } from "../worker/headers";
 import { LIMITS, type WsClose, type WsMessage, type WsOpen } from "../worker/protocol";
-import { localFailure, pumpResponse, type StreamContext, type StreamFrame } from "./forward";
+import { isLoopback, localFailure, pumpResponse, type StreamContext, type StreamFrame, wireHeaders } from "./forward";
 
 export type WsFrame = StreamFrame | WsMessage | WsClose;
+
+/** A subprotocol token (RFC 6455 §4.1), as ws checks it. */
+const SUBPROTOCOL = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
 /** A local WebSocket client standing in for one public client. */
 export class LocalWs {
@@ -27,13 +30,15 @@ export class LocalWs {
   ) {
     const { target } = ctx;
     const stream = open.stream;
-    const headers = Object.fromEntries(applyHost(stripForWebSocket(open.headers), ctx.hostHeader, target.host));
+    const headers = Object.fromEntries(wireHeaders(applyHost(stripForWebSocket(open.headers), ctx.hostHeader, target.host)));
     const scheme = target.protocol === "https:" ? "wss:" : "ws:";
-    this.ws = new WebSocket(`${scheme}//${target.host}${open.path.startsWith("/") ? "" : "/"}${open.path}`, open.protocols, {
+    // The public client chose these; ws throws on a repeated or malformed one, so those are dropped.
+    const protocols = [...new Set(open.protocols)].filter((p) => SUBPROTOCOL.test(p));
+    this.ws = new WebSocket(`${scheme}//${target.host}${open.path.startsWith("/") ? "" : "/"}${open.path}`, protocols, {
       headers,
       perMessageDeflate: false,
       maxPayload: LIMITS.maxWsMessageBytes,
-      rejectUnauthorized: false,
+      rejectUnauthorized: !isLoopback(target.hostname),
     });
     this.outbox = new Outbox<boolean>((chunk, fin, binary) => ctx.send({ type: "ws-message", stream, binary, fin, chunk }));
     this.ws.on("open", () => {
@@ -74,7 +79,7 @@ export class LocalWs {
         const size = f.chunk.byteLength;
         const whole = this.assembler.push(f.chunk, f.fin);
         const grant = () => {
-          const bytes = this.inbox.release(size);
+          const bytes = this.inbox.release(size, whole !== undefined);
           if (bytes > 0 && !this.done) this.ctx.send({ type: "credit", stream: this.open.stream, bytes });
         };
         if (whole) this.ws.send(whole, { binary: f.binary }, grant);

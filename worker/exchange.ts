@@ -21,16 +21,13 @@ export type ExchangeOptions = {
   path: string;
   headers: HeaderList;
   body: ReadableStream<Uint8Array> | null;
-  /** WebSocket subprotocols when this is an upgrade; undefined for plain HTTP. */
-  upgrade?: string[];
+  /** For an upgrade: the subprotocols offered, and how to accept the public side once the local server did. */
+  upgrade?: { protocols: string[]; accept: (protocol: string) => Response };
   headTimeoutMs: number;
   send: (frame: RelayFrame) => void;
   /** Called once, when the exchange leaves memory. */
   onDone: () => void;
 };
-
-/** How the exchange was answered: a streamed HTTP response, or an accepted WebSocket. */
-export type Answer = { kind: "http"; response: Response } | { kind: "websocket"; protocol: string };
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
@@ -47,7 +44,7 @@ const RESET_ERRORS: Record<ResetCode, "local-unreachable" | "local-timeout" | "b
 
 /** A public request in flight. Frames are routed to it synchronously, so body chunks never reorder. */
 export class HttpExchange {
-  private settle?: { resolve: (answer: Answer) => void; reject: (err: RelayError) => void };
+  private settle?: { resolve: (response: Response) => void; reject: (err: RelayError) => void };
   private timer?: ReturnType<typeof setTimeout>;
   private writer?: WritableStreamDefaultWriter<Uint8Array>;
   private readonly inbox = new Inbox();
@@ -61,10 +58,10 @@ export class HttpExchange {
     );
   }
 
-  /** Sends the request to the agent and resolves with the answer once the head arrives. */
-  async start(): Promise<Answer> {
+  /** Sends the request to the agent and resolves with the public response once the head arrives. */
+  async start(): Promise<Response> {
     const { o } = this;
-    const answer = new Promise<Answer>((resolve, reject) => {
+    const answer = new Promise<Response>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
     this.timer = setTimeout(() => {
@@ -73,7 +70,7 @@ export class HttpExchange {
       this.fail("local-timeout", `local server sent no response head within ${seconds} s`);
     }, o.headTimeoutMs);
     if (o.upgrade) {
-      o.send({ type: "ws-open", stream: o.id, path: o.path, headers: o.headers, protocols: o.upgrade });
+      o.send({ type: "ws-open", stream: o.id, path: o.path, headers: o.headers, protocols: o.upgrade.protocols });
     } else {
       o.send({ type: "request-head", stream: o.id, method: o.method, path: o.path, headers: o.headers, body: o.body !== null });
       if (o.body) void this.pump(o.body);
@@ -84,12 +81,15 @@ export class HttpExchange {
   /** Routes one agent frame. Must stay synchronous: awaiting here would let chunks reorder. */
   onFrame(f: ExchangeFrame): void {
     switch (f.type) {
+      // The pipe or the public socket must exist before this returns: frames for it may follow in the same message.
       case "response-head":
-        // The pipe must exist before this returns: data frames may follow in the same message.
-        return this.answer(() => ({ kind: "http", response: this.response(f) }));
-      case "ws-accept":
-        this.answer(() => ({ kind: "websocket", protocol: f.protocol }));
+        return this.answer(() => this.response(f));
+      case "ws-accept": {
+        const { upgrade } = this.o;
+        if (!upgrade) return this.fail("local-error", "ws-accept for a plain HTTP request");
+        this.answer(() => upgrade.accept(f.protocol));
         return this.finish();
+      }
       case "data":
         return this.onData(f.chunk);
       case "end":
@@ -194,7 +194,7 @@ export class HttpExchange {
   }
 
   /** Resolves the head wait once; an agent head the runtime rejects (a bad header, say) fails the exchange. */
-  private answer(make: () => Answer): void {
+  private answer(make: () => Response): void {
     const settle = this.settle;
     if (!settle) return this.fail("flow-control", "a second response head");
     this.settle = undefined;

@@ -121,11 +121,15 @@ export class Inbox {
     this.available -= bytes;
   }
 
-  /** Records bytes handed on downstream; returns the credit to grant now (0 means wait). */
-  release(bytes: number): number {
+  /**
+   * Records bytes handed on downstream; returns the credit to grant now (0 means wait).
+   * `settle` grants everything outstanding, so an idle link is back at the full window — what
+   * a relay that wakes from hibernation assumes for a WebSocket.
+   */
+  release(bytes: number, settle = false): number {
     this.unreleased += bytes;
     // A blocked sender has the whole window unreleased, which is above the threshold: no deadlock.
-    if (this.unreleased < this.threshold) return 0;
+    if (this.unreleased < this.threshold && !(settle && this.unreleased > 0)) return 0;
     const grant = this.unreleased;
     this.unreleased = 0;
     this.available += grant;

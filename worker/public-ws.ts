@@ -1,6 +1,7 @@
 // Live public WebSockets proxied to the agent. Both ends are hibernatable sockets, so an idle
 // proxied socket lets the Durable Object hibernate; everything here is rebuilt from tags and
-// attachments after a wake, and the in-memory flow state simply starts fresh.
+// attachments after a wake. The in-memory flow state starts fresh then, which is right because
+// both sides grant back all credit whenever a message completes: an idle link is at full window.
 
 import { Inbox, MessageAssembler, Outbox } from "./flow";
 import { LIMITS, ProtocolError, type RelayFrame, type WsClose, type WsMessage } from "./protocol";
@@ -11,7 +12,7 @@ export type PublicAttachment = { role: "public"; id: number; tunnel: string };
 /** Bytes the relay queues for one public socket before it gives up on a local server that does not keep up. */
 export const WS_BACKLOG_BYTES = 4 * LIMITS.initialWindow;
 
-type Link = { toAgent: Outbox<boolean>; fromAgent: Inbox; assembler: MessageAssembler };
+type Link = { ws: WebSocket; toAgent: Outbox<boolean>; fromAgent: Inbox; assembler: MessageAssembler };
 
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
@@ -38,26 +39,27 @@ export class PublicSockets {
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, ["public", `public:${id}`]);
     server.serializeAttachment({ role: "public", id, tunnel } satisfies PublicAttachment);
+    this.link(id, server);
     const headers = protocol ? { "Sec-WebSocket-Protocol": protocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
   /** Public client → agent, fragmented under the stream's credit. */
   fromPublic(ws: WebSocket, att: PublicAttachment, message: string | ArrayBuffer): void {
-    const link = this.link(att.id);
+    const link = this.link(att.id, ws) as Link; // Defined: the socket is given.
     const binary = typeof message !== "string";
-    link.toAgent.push(binary ? new Uint8Array(message) : utf8.encode(message), binary);
-    if (link.toAgent.pending > WS_BACKLOG_BYTES) {
-      this.closePublic(ws, att.id, 1008, "porthole: the local server is not keeping up");
-      this.send({ type: "ws-close", stream: att.id, code: 1008, reason: "porthole: backlog exceeded" });
-    }
+    const bytes = binary ? new Uint8Array(message) : utf8.encode(message);
+    if (bytes.byteLength > LIMITS.maxWsMessageBytes) return this.refuse(ws, att.id, 1009, "porthole: message too large");
+    // Measured before this message, so one large message is fine; a pile-up behind a slow local server is not.
+    if (link.toAgent.pending > WS_BACKLOG_BYTES) return this.refuse(ws, att.id, 1008, "porthole: the local server is not keeping up");
+    link.toAgent.push(bytes, binary);
   }
 
   /** Agent → public client: reassembles fragments, then sends the whole message. */
   fromAgent(f: WsMessage): void {
-    const ws = this.socket(f.stream);
-    if (!ws) return this.send({ type: "reset", stream: f.stream, code: "unknown-stream", message: "no such public WebSocket" });
     const link = this.link(f.stream);
+    if (!link) return this.send({ type: "reset", stream: f.stream, code: "unknown-stream", message: "no such public WebSocket" });
+    const { ws } = link;
     let whole: Uint8Array | undefined;
     try {
       link.fromAgent.accept(f.chunk.byteLength);
@@ -67,8 +69,9 @@ export class PublicSockets {
       this.closePublic(ws, f.stream, 1009, "porthole: message too large");
       return this.send({ type: "reset", stream: f.stream, code: "too-large", message: reason });
     }
-    if (whole) ws.send(f.binary ? whole : utf8Decode.decode(whole));
-    const grant = link.fromAgent.release(f.chunk.byteLength);
+    // A socket already closing cannot take the message; its close is on its way to the agent.
+    if (whole && ws.readyState === WebSocket.OPEN) ws.send(f.binary ? whole : utf8Decode.decode(whole));
+    const grant = link.fromAgent.release(f.chunk.byteLength, f.fin);
     if (grant > 0) this.send({ type: "credit", stream: f.stream, bytes: grant });
   }
 
@@ -79,8 +82,8 @@ export class PublicSockets {
 
   /** The local server closed, or the agent failed the local socket. */
   closeFromAgent(f: WsClose): void {
-    const ws = this.socket(f.stream);
-    if (ws) this.closePublic(ws, f.stream, sendableCloseCode(f.code) ?? 1000, f.reason);
+    const link = this.link(f.stream);
+    if (link) this.closePublic(link.ws, f.stream, sendableCloseCode(f.code) ?? 1000, f.reason);
   }
 
   /** The public client closed: tell the agent, complete the close handshake and forget the link. */
@@ -99,7 +102,13 @@ export class PublicSockets {
 
   /** True when a public socket uses this stream id (ids outlive hibernation in tags). */
   has(stream: number): boolean {
-    return this.socket(stream) !== undefined;
+    return this.links.has(stream) || this.socket(stream) !== undefined;
+  }
+
+  /** Closes a public socket the relay will not serve further, and tells the agent. */
+  private refuse(ws: WebSocket, id: number, code: number, reason: string): void {
+    this.closePublic(ws, id, code, reason);
+    this.send({ type: "ws-close", stream: id, code, reason });
   }
 
   private closePublic(ws: WebSocket, id: number, code: number, reason: string): void {
@@ -116,10 +125,14 @@ export class PublicSockets {
     return this.ctx.getWebSockets(`public:${stream}`)[0];
   }
 
-  private link(id: number): Link {
+  /** The link for a stream, rebuilt after a wake from the socket's tag; undefined when no such socket is open. */
+  private link(id: number, known?: WebSocket): Link | undefined {
     let link = this.links.get(id);
     if (!link) {
+      const ws = known ?? this.socket(id);
+      if (!ws) return undefined;
       link = {
+        ws,
         toAgent: new Outbox<boolean>((chunk, fin, binary) => this.send({ type: "ws-message", stream: id, binary, fin, chunk })),
         fromAgent: new Inbox(),
         assembler: new MessageAssembler(),

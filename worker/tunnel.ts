@@ -95,14 +95,13 @@ export class Tunnel extends DurableObject<Env> {
       path: route.path,
       headers,
       body: upgrade ? null : request.body,
-      upgrade: upgrade ? protocols(request) : undefined,
+      upgrade: upgrade ? { protocols: protocols(request), accept: (protocol) => this.sockets.accept(id, route.name, protocol) } : undefined,
       headTimeoutMs: this.settings.responseHeadTimeoutMs,
       send: (f) => this.sendToAgent(f),
       onDone: () => this.exchanges.delete(id),
     });
     this.exchanges.set(id, exchange);
-    const answer = await exchange.start();
-    return answer.kind === "http" ? answer.response : this.sockets.accept(id, route.name, answer.protocol);
+    return exchange.start();
   }
 
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
@@ -149,7 +148,14 @@ export class Tunnel extends DurableObject<Env> {
       }
       if (!att.agentId) return this.rejectAgent(ws, att, "protocol-error", `expected hello, got ${frame.type}`, CloseCode.protocolError);
       if (this.agent() !== ws) return; // A replaced agent's late frames belong to nobody.
-      this.dispatch(frame);
+      try {
+        this.dispatch(frame);
+      } catch (err) {
+        // One stream's failure must not drop the other frames of this message.
+        console.error(`tunnel=${att.tunnel} stream=${"stream" in frame ? frame.stream : 0} ${frame.type} failed: ${String(err)}`);
+        if ("stream" in frame)
+          this.sendToAgent({ type: "reset", stream: frame.stream, code: "local-error", message: "the relay failed on this stream" });
+      }
     }
   }
 
@@ -250,7 +256,8 @@ export class Tunnel extends DurableObject<Env> {
   override webSocketError(ws: WebSocket, error: unknown): void {
     const att = ws.deserializeAttachment() as Attachment;
     console.warn(`tunnel=${att.tunnel} ${att.role} socket error: ${String(error)}`);
-    if (att.role === "agent" && att.agentId !== undefined) this.dropAgent(ws, `agent socket failed (${String(error)})`);
+    if (att.role === "public") return this.sockets.closedByPublic(ws, att, 1011, "porthole: public socket failed");
+    if (att.agentId !== undefined) this.dropAgent(ws, `agent socket failed (${String(error)})`);
   }
 
   /** Fails everything the agent carried: in-flight exchanges and proxied WebSockets. */

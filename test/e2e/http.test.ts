@@ -110,6 +110,19 @@ describe("requests", () => {
     expect(header(echo.rawHeaders, "connection")).toEqual(["keep-alive"]);
   });
 
+  it("passes non-ASCII header bytes through exactly, without upsetting the agent", async () => {
+    // Raw UTF-8 bytes on the wire, as a client written in another language might send them.
+    const raw = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+    const res = await fetchUrl(hostUrl(relay, NAME, "/echo"), { headers: { "X-Price": raw("5 €"), "X-Name": raw("Zoë") } });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    // Node hands raw header bytes over as latin1; decoding them as UTF-8 must give the original text.
+    const utf8 = (v: string | undefined) => Buffer.from(v ?? "", "latin1").toString("utf8");
+    expect(utf8(header(echo.rawHeaders, "x-price")[0])).toBe("5 €");
+    expect(utf8(header(echo.rawHeaders, "x-name")[0])).toBe("Zoë");
+    expect((await fetchUrl(hostUrl(relay, NAME, "/echo"))).status).toBe(200);
+  });
+
   it("sends exact binary request bytes", async () => {
     const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
     const res = await fetchUrl(hostUrl(relay, NAME, "/upload"), { method: "POST", body });

@@ -2,6 +2,8 @@
 
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { AgentFatalError, startAgent as startAgentInProcess } from "../../agent-cli/agent";
+import { parseTarget } from "../../agent-cli/target";
 import {
   type AgentProcess,
   fetchUrl,
@@ -144,6 +146,12 @@ describe("name ownership", () => {
     expect((await fetchUrl(hostUrl(relay, "rel-owned", "/echo"))).status).toBe(200);
   });
 
+  it("startAgent().ready rejects on a fatal error instead of hanging", async () => {
+    const agent = startAgentInProcess({ relay: relay.url, token: "wrong", name: "rel-lib", target: parseTarget(String(origin.port)) });
+    await expect(agent.ready).rejects.toMatchObject({ code: "unauthorized" });
+    await expect(agent.done).rejects.toBeInstanceOf(AgentFatalError);
+  });
+
   it("an agent with a wrong token stops with a clear message instead of retrying", async () => {
     const agent = spawnAgent("rel-token", [], { token: "not-the-token" });
     expect(await agent.exited).toBe(1);
@@ -189,6 +197,9 @@ describe("idle tunnels", () => {
     const res = await fetchUrl(hostUrl(relay, "rel-idle", "/echo"));
     expect(res.status).toBe(200);
     await expect.poll(() => messages.includes("after idle"), { timeout: 5000 }).toBe(true);
+    // Flow-control state restarts after a wake: a message larger than the window must still pass both ways.
+    ws.send("x".repeat(600 * 1024));
+    await expect.poll(() => messages.some((m) => m.length === 600 * 1024), { timeout: 5000 }).toBe(true);
     ws.close();
   }, 40_000);
 });

@@ -1,9 +1,10 @@
 // Public WebSockets through the relay to the local ws server: messages, subprotocols, closes.
 
-import type { IncomingMessage } from "node:http";
+import http, { type IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type WebSocket from "ws";
-import { type AgentProcess, hostUrl, once, openWebSocket, type RelayProcess, startAgent, startRelay } from "./harness";
+import { type AgentProcess, hostUrl, loopbackLookup, once, openWebSocket, type RelayProcess, startAgent, startRelay } from "./harness";
 import { type Origin, startOrigin } from "./origin";
 
 let relay: RelayProcess;
@@ -64,6 +65,43 @@ it("negotiates the subprotocol end to end and echoes text and binary", async () 
   ws.close(1000, "done");
   const [code] = (await once(ws, "close")) as [number, Buffer];
   expect(code).toBe(1000);
+});
+
+it("carries a message larger than the flow-control window whole, and refuses one over 16 MiB with 1009", async () => {
+  const ws = openWebSocket(wsUrl("/ws"), ["chat.v2"]);
+  const next = inbox(ws);
+  await once(ws, "open");
+  await next();
+  const big = Buffer.alloc(3 * 1024 * 1024, 7);
+  ws.send(big);
+  const echoed = await next();
+  expect(echoed.data.length).toBe(big.length);
+  expect(echoed.data.every((b) => b === 7)).toBe(true);
+  ws.send(Buffer.alloc(16 * 1024 * 1024 + 1));
+  const [code] = (await once(ws, "close")) as [number, Buffer];
+  expect(code).toBe(1009);
+});
+
+it("offered subprotocols the local client cannot use are dropped, not fatal", async () => {
+  // A hand-made upgrade: ws itself refuses to offer a repeated or malformed subprotocol.
+  const req = http.request(hostUrl(relay, NAME, "/ws"), {
+    lookup: loopbackLookup as never,
+    headers: {
+      Connection: "Upgrade",
+      Upgrade: "websocket",
+      "Sec-WebSocket-Version": "13",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Protocol": "chat.v2, chat.v2, bad/one",
+    },
+  });
+  req.end();
+  const [res, socket] = (await once(req, "upgrade")) as [IncomingMessage, Socket];
+  expect(res.statusCode).toBe(101);
+  expect(res.headers["sec-websocket-protocol"]).toBe("chat.v2");
+  socket.destroy();
+  const again = openWebSocket(wsUrl("/ws"), ["chat.v2"]);
+  await once(again, "open");
+  again.close();
 });
 
 it("propagates the local server's close code and reason to the public client", async () => {
