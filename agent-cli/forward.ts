@@ -41,7 +41,7 @@ export function isLoopback(hostname: string): boolean {
  * re-encoding them as latin1 restores the exact bytes (Node would refuse characters above U+00FF).
  */
 export function wireHeaders(headers: HeaderList): HeaderList {
-  return headers.map(([k, v]) => [k, /^[\x00-\x7f]*$/.test(v) ? v : Buffer.from(v, "utf8").toString("latin1")]);
+  return headers.map(([k, v]) => [k, /[\u0080-\uffff]/.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v]);
 }
 
 const NO_BODY_STATUS = new Set([204, 304]);
