@@ -11,6 +11,7 @@ import {
   decodeRelayMessage,
   encodeFrame,
   FrameBatcher,
+  HEARTBEAT,
   LIMITS,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -22,10 +23,8 @@ import { LocalWs } from "./websocket";
 
 /** Agent tunables. */
 export const AGENT_DEFAULTS = {
-  /** Heartbeat period; the runtime answers WebSocket protocol pings without waking a hibernated relay. */
-  pingIntervalMs: 15_000,
-  /** A relay silent for this long is dead: the socket is dropped and the agent reconnects. */
-  pongTimeoutMs: 40_000,
+  /** Heartbeat period, announced in hello; a relay (or agent) silent for three periods is dead. */
+  heartbeatMs: 15_000,
   /** How long close() waits for the relay's close frame before dropping the socket. */
   closeTimeoutMs: 2_000,
   backoffInitialMs: 250,
@@ -41,6 +40,8 @@ export type AgentOptions = {
   hostHeader?: HostHeaderMode;
   /** Take the name over from an agent that holds it. */
   force?: boolean;
+  /** Heartbeat period (AGENT_DEFAULTS.heartbeatMs); shorter notices a dead connection sooner. */
+  heartbeatMs?: number;
   onEvent?: (event: AgentEvent) => void;
 };
 
@@ -125,14 +126,20 @@ export class Agent {
     ws.on("open", () => {
       opened = true;
       this.lastPong = Date.now();
-      this.send({ type: "hello", version: PROTOCOL_VERSION, agentId: this.agentId, client: "porthole-agent/0.1.0", force: !!this.o.force });
-      this.heartbeat = setInterval(() => this.beat(ws), AGENT_DEFAULTS.pingIntervalMs);
-    });
-    ws.on("pong", () => {
-      this.lastPong = Date.now();
+      const heartbeatMs = this.heartbeatMs;
+      this.send({
+        type: "hello",
+        version: PROTOCOL_VERSION,
+        agentId: this.agentId,
+        client: "porthole-agent/0.1.0",
+        force: !!this.o.force,
+        heartbeatMs,
+      });
+      this.heartbeat = setInterval(() => this.beat(ws), heartbeatMs);
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       this.lastPong = Date.now();
+      if (!isBinary && data.toString() === HEARTBEAT.pong) return;
       this.onMessage(ws, data, isBinary);
     });
     ws.on("unexpected-response", (_req, res) => {
@@ -184,13 +191,18 @@ export class Agent {
     this.batcher?.push(encodeFrame(f));
   }
 
+  private get heartbeatMs(): number {
+    return this.o.heartbeatMs ?? AGENT_DEFAULTS.heartbeatMs;
+  }
+
   private beat(ws: WebSocket): void {
-    if (Date.now() - this.lastPong > AGENT_DEFAULTS.pongTimeoutMs) {
-      this.lastError = { code: "heartbeat", message: `no answer from the relay for ${AGENT_DEFAULTS.pongTimeoutMs / 1000} s` };
+    const silentMs = Date.now() - this.lastPong;
+    if (silentMs > 3 * this.heartbeatMs) {
+      this.lastError = { code: "heartbeat", message: `no answer from the relay for ${Math.round(silentMs / 1000)} s` };
       ws.terminate();
       return;
     }
-    ws.ping();
+    ws.send(HEARTBEAT.ping);
   }
 
   private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
 import type { HostHeaderMode } from "../worker/headers";
-import { TUNNEL_NAME } from "../worker/protocol";
+import { HEARTBEAT_MS, TUNNEL_NAME } from "../worker/protocol";
 import { AgentFatalError, startAgent } from "./agent";
 import { resolveConnection } from "./config";
 import { randomName } from "./names";
@@ -29,6 +29,8 @@ http options:
   --host-header MODE   Host sent to the local server: rewrite (default, the
                        target's host), preserve (the public host) or a value
   --force              take the name over from an agent that holds it
+  --heartbeat S        seconds between heartbeats (default 15); the relay and the
+                       agent each call the other dead after three silent periods
   --json               print newline-delimited JSON events
   --verbose            print stack traces on errors
 
@@ -49,6 +51,7 @@ const OPTIONS = {
   name: { type: "string" },
   "host-header": { type: "string" },
   force: { type: "boolean" },
+  heartbeat: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   port: { type: "string" },
@@ -74,6 +77,14 @@ function nonNegative(value: string | undefined, flag: string, fallback: number):
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} expects a non-negative number, got "${value}".`);
   return n;
+}
+
+function heartbeatMs(value: string): number {
+  const ms = Math.round(Number(value) * 1000);
+  if (!Number.isFinite(ms) || ms < HEARTBEAT_MS.min || ms > HEARTBEAT_MS.max) {
+    throw new UsageError(`--heartbeat expects seconds between ${HEARTBEAT_MS.min / 1000} and ${HEARTBEAT_MS.max / 1000}, got "${value}".`);
+  }
+  return ms;
 }
 
 /** 8787 when it is free, else any free port, said out loud. */
@@ -128,6 +139,7 @@ async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer):
     target,
     hostHeader: hostHeaderMode(flags["host-header"]),
     force: flags.force,
+    heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs(flags.heartbeat),
     onEvent: (e) => printAgentEvent(p, e, { target: target.origin, relay: relayLabel }),
   });
   onSignal(async () => {

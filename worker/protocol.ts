@@ -43,7 +43,7 @@ export const FrameType = {
   wsClose: 23,
 } as const;
 
-/** WebSocket close codes the relay uses on the agent socket. 4xxx codes are fatal for the agent: it does not reconnect. */
+/** WebSocket close codes the relay uses on the agent socket. After 4002, 4009 and 4010 the agent stops; after the rest it reconnects. */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
@@ -54,7 +54,19 @@ export const CloseCode = {
   versionMismatch: 4002,
   nameInUse: 4009,
   replaced: 4010,
+  /** The agent missed three heartbeats; it may reconnect. */
+  heartbeatTimeout: 4008,
 } as const;
+
+/**
+ * The agent's heartbeat, the one text message on the socket. The relay's runtime answers it
+ * without waking a hibernated tunnel and records when it last did, which is how the relay
+ * notices an agent that vanished without closing its connection.
+ */
+export const HEARTBEAT = { ping: "porthole:ping", pong: "porthole:pong" } as const;
+
+/** Bounds on the heartbeat period an agent may announce. */
+export const HEARTBEAT_MS = { min: 100, max: 60_000 } as const;
 
 /** Ordered header list with repeats, exactly as received. */
 export type HeaderList = [string, string][];
@@ -70,7 +82,15 @@ export type ResetCode =
   | "unknown-stream"
   | "too-large";
 
-export type Hello = { type: "hello"; version: number; agentId: string; client: string; force: boolean };
+export type Hello = {
+  type: "hello";
+  version: number;
+  agentId: string;
+  client: string;
+  force: boolean;
+  /** How often the agent sends HEARTBEAT.ping; the relay declares it dead after three silent periods. */
+  heartbeatMs: number;
+};
 export type Ready = { type: "ready"; version: number; name: string; url: string; pathUrl: string };
 export type ErrorFrame = { type: "error"; code: string; message: string };
 export type GoAway = { type: "goaway"; code: string; message: string };
@@ -140,7 +160,13 @@ const json = (type: number, stream: number, value: unknown) => frame(type, strea
 export function encodeFrame(f: Frame): Uint8Array {
   switch (f.type) {
     case "hello":
-      return json(FrameType.hello, 0, { version: f.version, agentId: f.agentId, client: f.client, force: f.force });
+      return json(FrameType.hello, 0, {
+        version: f.version,
+        agentId: f.agentId,
+        client: f.client,
+        force: f.force,
+        heartbeatMs: f.heartbeatMs,
+      });
     case "ready":
       return json(FrameType.ready, 0, { version: f.version, name: f.name, url: f.url, pathUrl: f.pathUrl });
     case "error":
@@ -200,12 +226,17 @@ export function decodeAgentFrame(bytes: Uint8Array): AgentFrame {
   switch (type) {
     case FrameType.hello: {
       const o = object(payload, "hello");
+      const heartbeatMs = num(o, "heartbeatMs");
+      if (heartbeatMs < HEARTBEAT_MS.min || heartbeatMs > HEARTBEAT_MS.max) {
+        throw new ProtocolError(`heartbeatMs ${heartbeatMs} is outside ${HEARTBEAT_MS.min}-${HEARTBEAT_MS.max}`);
+      }
       return {
         type: "hello",
         version: num(o, "version"),
         agentId: str(o, "agentId"),
         client: str(o, "client"),
         force: o.force === true,
+        heartbeatMs,
       };
     }
     case FrameType.error:

@@ -14,6 +14,8 @@ import {
   CloseCode,
   decodeAgentMessage,
   encodeFrame,
+  HEARTBEAT,
+  HEARTBEAT_MS,
   type Hello,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -31,6 +33,8 @@ type AgentAttachment = {
   connectedAt: number;
   /** Set once the hello was accepted. */
   agentId?: string;
+  /** The heartbeat period the agent announced. */
+  heartbeatMs?: number;
 };
 
 type Attachment = AgentAttachment | PublicAttachment;
@@ -43,10 +47,16 @@ export class Tunnel extends DurableObject<Env> {
   private agentWaiters: (() => void)[] = [];
   /** The ready agent socket, cached; undefined means "look it up" (after a wake or a change). */
   private current?: WebSocket | null;
+  /** When the agent last sent a frame; heartbeats are timed by the runtime's auto-response instead. */
+  private lastAgentFrameAt = 0;
+  /** Checks the agent's heartbeat while requests are in flight, so they fail fast if it vanished. */
+  private watchdog?: ReturnType<typeof setTimeout>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = settings(env);
+    // Answered by the runtime itself: an idle tunnel stays hibernated while its agent keeps pinging.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.ping, HEARTBEAT.pong));
     this.sockets = new PublicSockets(ctx, (f) => this.sendToAgent(f));
   }
 
@@ -98,15 +108,19 @@ export class Tunnel extends DurableObject<Env> {
       upgrade: upgrade ? { protocols: protocols(request), accept: (protocol) => this.sockets.accept(id, route.name, protocol) } : undefined,
       headTimeoutMs: this.settings.responseHeadTimeoutMs,
       send: (f) => this.sendToAgent(f),
-      onDone: () => this.exchanges.delete(id),
+      onDone: () => {
+        this.exchanges.delete(id);
+        if (this.exchanges.size === 0) this.disarmWatchdog();
+      },
     });
     this.exchanges.set(id, exchange);
+    this.armWatchdog();
     return exchange.start();
   }
 
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
   private async waitForAgent(route: PublicRoute, label: string): Promise<void> {
-    if (this.agent()) return;
+    if (this.agentAlive()) return;
     if (!this.everConnected()) {
       throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay: no agent has ever connected to it.`);
     }
@@ -139,6 +153,7 @@ export class Tunnel extends DurableObject<Env> {
       if (!(err instanceof ProtocolError)) throw err;
       return this.rejectAgent(ws, att, "protocol-error", err.message, err.closeCode);
     }
+    this.lastAgentFrameAt = Date.now();
     for (const frame of frames) {
       if (frame.type === "hello") {
         this.hello(ws, att, frame);
@@ -225,7 +240,7 @@ export class Tunnel extends DurableObject<Env> {
       this.sendFrame(current, { type: "goaway", code: "replaced", message: `tunnel "${att.tunnel}" was taken over by another agent` });
       current.close(CloseCode.replaced, "replaced by another agent");
     }
-    ws.serializeAttachment({ ...att, agentId: f.agentId } satisfies AgentAttachment);
+    ws.serializeAttachment({ ...att, agentId: f.agentId, heartbeatMs: f.heartbeatMs } satisfies AgentAttachment);
     this.current = ws;
     this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.ctx.storage.sql.exec(
@@ -258,6 +273,39 @@ export class Tunnel extends DurableObject<Env> {
     console.warn(`tunnel=${att.tunnel} ${att.role} socket error: ${String(error)}`);
     if (att.role === "public") return this.sockets.closedByPublic(ws, att, 1011, "porthole: public socket failed");
     if (att.agentId !== undefined) this.dropAgent(ws, `agent socket failed (${String(error)})`);
+  }
+
+  /**
+   * True when a ready agent has shown signs of life within three heartbeat periods. One that has
+   * not is closed (4008, so it may reconnect) and everything it carried fails now, not at a timeout.
+   */
+  private agentAlive(): boolean {
+    const ws = this.agent();
+    if (!ws) return false;
+    const att = ws.deserializeAttachment() as AgentAttachment;
+    const period = att.heartbeatMs ?? HEARTBEAT_MS.max;
+    const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    const silentMs = Date.now() - Math.max(pinged, this.lastAgentFrameAt, att.connectedAt);
+    if (silentMs <= 3 * period) return true;
+    this.dropAgent(ws, `missed heartbeats: silent for ${Math.round(silentMs / 1000)} s`);
+    ws.close(CloseCode.heartbeatTimeout, "missed heartbeats");
+    return false;
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdog !== undefined) return;
+    const att = this.agent()?.deserializeAttachment() as AgentAttachment | undefined;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      this.agentAlive();
+      // Only while requests are in flight: a pending timer keeps an idle tunnel from hibernating.
+      if (this.exchanges.size > 0) this.armWatchdog();
+    }, att?.heartbeatMs ?? HEARTBEAT_MS.max);
+  }
+
+  private disarmWatchdog(): void {
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   /** Fails everything the agent carried: in-flight exchanges and proxied WebSockets. */

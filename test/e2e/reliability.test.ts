@@ -113,6 +113,32 @@ describe("agent away", () => {
     expect(performance.now() - killedAt).toBeLessThan(5000);
   });
 
+  it("an agent that stops answering without closing (half-open) is declared dead after three heartbeats", async () => {
+    const agent = await agentFor("rel-frozen", ["--heartbeat", "0.5"]);
+    const res = await fetchUrl(hostUrl(relay, "rel-frozen", "/stream?interval=100"));
+    const reader = res.body!.getReader();
+    await reader.read();
+    // A stopped process keeps its TCP connection open but says nothing, like a laptop that went to sleep.
+    agent.child.kill("SIGSTOP");
+    const frozenAt = performance.now();
+    try {
+      const outcome = await (async () => {
+        try {
+          for (;;) if ((await reader.read()).done) return "ended";
+        } catch {
+          return "errored";
+        }
+      })();
+      expect(["errored", "ended"]).toContain(outcome);
+      expect(performance.now() - frozenAt).toBeLessThan(6000);
+      const next = await fetchUrl(hostUrl(relay, "rel-frozen", "/echo"));
+      expect(next.status).toBe(503);
+      expect(next.headers.get("x-porthole-error")).toBe("tunnel-offline");
+    } finally {
+      agent.child.kill("SIGCONT");
+    }
+  });
+
   it("after an agent restart while idle, the next request succeeds", async () => {
     const first = await agentFor("rel-restart");
     await first.kill("SIGTERM");

@@ -118,8 +118,8 @@ describe("round trip: agent → relay (decodeAgentFrame)", () => {
     ["Set-Cookie", "b=2"],
   ];
   const frames: AgentFrame[] = [
-    { type: "hello", version: PROTOCOL_VERSION, agentId: "agent-1", client: "porthole/0.1.0", force: false },
-    { type: "hello", version: 99, agentId: "a", client: "c", force: true },
+    { type: "hello", version: PROTOCOL_VERSION, agentId: "agent-1", client: "porthole/0.1.0", force: false, heartbeatMs: 15_000 },
+    { type: "hello", version: 99, agentId: "a", client: "c", force: true, heartbeatMs: 100 },
     { type: "error", code: "bad", message: "Cannot do the thing" },
     { type: "response-head", stream: 1, status: 200, statusText: "OK", headers, body: true },
     { type: "response-head", stream: 2, status: 101, statusText: "", headers: [], body: false },
@@ -393,7 +393,7 @@ describe("rejections", () => {
     }
 
     const agentOnly: AgentFrame[] = [
-      { type: "hello", version: 1, agentId: "a", client: "c", force: false },
+      { type: "hello", version: 1, agentId: "a", client: "c", force: false, heartbeatMs: 60_000 },
       { type: "response-head", stream: 1, status: 200, statusText: "OK", headers: [], body: false },
       { type: "ws-accept", stream: 1, protocol: "" },
     ];

@@ -64,7 +64,7 @@ export class FakeAgent {
   }
 
   hello({ agentId = "a1", force = false, version = PROTOCOL_VERSION }: HelloOptions = {}): void {
-    this.send({ type: "hello", version, agentId, client: "fake-agent", force });
+    this.send({ type: "hello", version, agentId, client: "fake-agent", force, heartbeatMs: 15_000 });
   }
 
   send(frame: Frame): void {
