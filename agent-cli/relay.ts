@@ -58,5 +58,6 @@ export async function startLocalRelay(o: LocalRelayOptions): Promise<LocalRelay>
     // biome-ignore lint/suspicious/noExplicitAny: wrangler ships this input type unresolved.
   } as any);
   const url = (await worker.url).origin;
-  return { url, stop: () => worker.dispose() };
+  let stopped: Promise<void> | undefined;
+  return { url, stop: () => (stopped ??= worker.dispose()) };
 }

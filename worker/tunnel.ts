@@ -58,6 +58,8 @@ export class Tunnel extends DurableObject<Env> {
     // Answered by the runtime itself: an idle tunnel stays hibernated while its agent keeps pinging.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.ping, HEARTBEAT.pong));
     this.sockets = new PublicSockets(ctx, (f) => this.sendToAgent(f));
+    // One line per start: after hibernation the object is rebuilt, and this shows it happened.
+    console.log(`tunnel=${ctx.id.name ?? ctx.id.toString()} object started`);
   }
 
   override async fetch(request: Request): Promise<Response> {

@@ -36,10 +36,11 @@ export function openWebSocket(url: string, protocols?: string[], options: WebSoc
 export type RelayProcess = { url: string; process: AgentProcess; stop: () => Promise<void> };
 
 /** Starts the real relay in workerd with `porthole relay` on 127.0.0.1:0 (or a given port). */
-export async function startRelay(opts: { port?: number; graceSeconds?: number } = {}): Promise<RelayProcess> {
+export async function startRelay(opts: { port?: number; graceSeconds?: number; logs?: boolean } = {}): Promise<RelayProcess> {
   const args = ["relay", "--port", String(opts.port ?? 0), "--token", TOKEN, "--json"];
   if (opts.graceSeconds !== undefined) args.push("--grace", String(opts.graceSeconds));
-  const relay = spawnCli(args);
+  // With logs, the relay's console lines (one per Durable Object start, say) show up in its output.
+  const relay = spawnCli(args, { env: opts.logs ? { PORTHOLE_RELAY_LOG: "log" } : {} });
   const ready = await relay.waitFor((e) => e.event === "relay-ready", 30_000);
   return { url: String(ready.url), process: relay, stop: () => relay.kill() };
 }

@@ -57,7 +57,7 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  [relay, origin] = await Promise.all([startRelay({ graceSeconds: 2 }), startOrigin()]);
+  [relay, origin] = await Promise.all([startRelay({ graceSeconds: 2, logs: true }), startOrigin()]);
 });
 
 afterEach(async () => {
@@ -217,12 +217,16 @@ describe("idle tunnels", () => {
     const messages: string[] = [];
     ws.on("message", (data) => messages.push(data.toString()));
     await once(ws, "open");
+    const starts = () => relay.process.output.filter((l) => l.includes("tunnel=rel-idle object started")).length;
+    const before = starts();
     // Durable Objects hibernate after about 10 s without events; the relay sets no timers that would prevent it.
     await new Promise((r) => setTimeout(r, 12_000));
     ws.send("after idle");
     const res = await fetchUrl(hostUrl(relay, "rel-idle", "/echo"));
     expect(res.status).toBe(200);
     await expect.poll(() => messages.includes("after idle"), { timeout: 5000 }).toBe(true);
+    // The object was rebuilt: it really hibernated with the agent socket and the public socket open.
+    expect(starts()).toBe(before + 1);
     // Flow-control state restarts after a wake: a message larger than the window must still pass both ways.
     ws.send("x".repeat(600 * 1024));
     await expect.poll(() => messages.some((m) => m.length === 600 * 1024), { timeout: 5000 }).toBe(true);
