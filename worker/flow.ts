@@ -3,7 +3,7 @@
 // after it has handed bytes on downstream. Memory per stream is therefore bounded by the
 // window in each direction, whatever the body size.
 
-import { CloseCode, LIMITS, ProtocolError } from "./protocol";
+import { CloseCode, concatBytes, LIMITS, ProtocolError } from "./protocol";
 
 /**
  * Send side of one stream. Bytes beyond the credit wait in the outbox, and `push` returns
@@ -152,17 +152,8 @@ export class MessageAssembler {
       this.parts.push(chunk);
       return undefined;
     }
-    if (this.parts.length === 0) {
-      this.size = 0;
-      return chunk;
-    }
     this.parts.push(chunk);
-    const out = new Uint8Array(this.size);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
+    const out = concatBytes(this.parts, this.size);
     this.parts = [];
     this.size = 0;
     return out;

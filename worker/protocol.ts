@@ -406,19 +406,23 @@ export class FrameBatcher {
   /** Sends whatever is queued now, e.g. before closing the socket. */
   flush(): void {
     if (this.parts.length === 0) return;
-    let message = this.parts[0] as Uint8Array;
-    if (this.parts.length > 1) {
-      message = new Uint8Array(this.size);
-      let at = 0;
-      for (const p of this.parts) {
-        message.set(p, at);
-        at += p.byteLength;
-      }
-    }
+    const message = concatBytes(this.parts, this.size);
     this.parts = [];
     this.size = 0;
     this.write(message);
   }
+}
+
+/** Joins byte arrays of known total size; a single part is returned as is, without a copy. */
+export function concatBytes(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 function streamId(stream: number): number {

@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import WebSocket from "ws";
+import { startOrigin } from "./origin";
 
 export const TOKEN = "e2e-token-0123456789";
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -118,6 +119,27 @@ export async function startAgent(relay: RelayProcess, port: number, name: string
 /** The host-mode URL of a tunnel on this relay. */
 export function hostUrl(relay: RelayProcess, name: string, path = "/"): string {
   return `http://${name}.localhost:${new URL(relay.url).port}${path}`;
+}
+
+/** A relay, an origin and an agent exposing it as `name`, with one teardown for all three. */
+export async function startTunnel(name: string) {
+  const [relay, origin] = await Promise.all([startRelay(), startOrigin()]);
+  const { agent, ready } = await startAgent(relay, origin.port, name);
+  const stop = async () => {
+    await agent.kill();
+    await relay.stop();
+    await origin.close();
+  };
+  return { relay, origin, agent, ready, stop };
+}
+
+/** Reads a body until it breaks off or ends: how a client sees a stream the tunnel failed. */
+export async function readUntilBroken(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<"errored" | "ended"> {
+  try {
+    for (;;) if ((await reader.read()).done) return "ended";
+  } catch {
+    return "errored";
+  }
 }
 
 /** Reads a response body chunk by chunk, recording when each chunk arrived. */

@@ -2,27 +2,23 @@
 
 import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, fetchUrl, hostUrl, once, openWebSocket, type RelayProcess, startAgent, startRelay, TOKEN } from "./harness";
-import { GZIPPED, type Origin, startOrigin } from "./origin";
+import { type AgentProcess, fetchUrl, hostUrl, once, openWebSocket, type RelayProcess, startTunnel, TOKEN } from "./harness";
+import { GZIPPED, type Origin } from "./origin";
 
+const NAME = "http-e2e";
+let tunnel: Awaited<ReturnType<typeof startTunnel>>;
 let relay: RelayProcess;
 let origin: Origin;
 let agent: AgentProcess;
 let pathUrl: string;
-const NAME = "http-e2e";
 
 beforeAll(async () => {
-  [relay, origin] = await Promise.all([startRelay(), startOrigin()]);
-  const started = await startAgent(relay, origin.port, NAME);
-  agent = started.agent;
-  pathUrl = started.ready.pathUrl;
+  tunnel = await startTunnel(NAME);
+  ({ relay, origin, agent } = tunnel);
+  pathUrl = tunnel.ready.pathUrl;
 });
 
-afterAll(async () => {
-  await agent?.kill();
-  await relay?.stop();
-  await origin?.close();
-});
+afterAll(() => tunnel?.stop());
 
 type Echo = { method: string; url: string; rawHeaders: string[]; length: number; sha256: string };
 

@@ -11,6 +11,7 @@ import {
   once,
   openWebSocket,
   type RelayProcess,
+  readUntilBroken,
   spawnCli,
   startAgent,
   startRelay,
@@ -101,13 +102,7 @@ describe("agent away", () => {
     await reader.read();
     const killedAt = performance.now();
     await agent.kill("SIGKILL");
-    const outcome = await (async () => {
-      try {
-        for (;;) if ((await reader.read()).done) return "ended";
-      } catch {
-        return "errored";
-      }
-    })();
+    const outcome = await readUntilBroken(reader);
     // The stream never ends cleanly on its own (it is endless), so any end is the tunnel failing it.
     expect(["errored", "ended"]).toContain(outcome);
     expect(performance.now() - killedAt).toBeLessThan(5000);
@@ -122,13 +117,7 @@ describe("agent away", () => {
     agent.child.kill("SIGSTOP");
     const frozenAt = performance.now();
     try {
-      const outcome = await (async () => {
-        try {
-          for (;;) if ((await reader.read()).done) return "ended";
-        } catch {
-          return "errored";
-        }
-      })();
+      const outcome = await readUntilBroken(reader);
       expect(["errored", "ended"]).toContain(outcome);
       expect(performance.now() - frozenAt).toBeLessThan(6000);
       const next = await fetchUrl(hostUrl(relay, "rel-frozen", "/echo"));

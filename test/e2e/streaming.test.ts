@@ -3,25 +3,22 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, fetchUrl, hostUrl, type RelayProcess, startAgent, startRelay, timedChunks } from "./harness";
-import { BLOCK, expectedSha256, type Origin, startOrigin } from "./origin";
+import { type AgentProcess, fetchUrl, hostUrl, type RelayProcess, startTunnel, timedChunks } from "./harness";
+import { BLOCK, expectedSha256, type Origin } from "./origin";
 
+const NAME = "stream-e2e";
+const MiB = 1024 * 1024;
+let tunnel: Awaited<ReturnType<typeof startTunnel>>;
 let relay: RelayProcess;
 let origin: Origin;
 let agent: AgentProcess;
-const NAME = "stream-e2e";
-const MiB = 1024 * 1024;
 
 beforeAll(async () => {
-  [relay, origin] = await Promise.all([startRelay(), startOrigin()]);
-  agent = (await startAgent(relay, origin.port, NAME)).agent;
+  tunnel = await startTunnel(NAME);
+  ({ relay, origin, agent } = tunnel);
 });
 
-afterAll(async () => {
-  await agent?.kill();
-  await relay?.stop();
-  await origin?.close();
-});
+afterAll(() => tunnel?.stop());
 
 /** Peak resident memory of a process, in bytes (VmHWM). */
 function peakRss(pid: number): number {

@@ -4,24 +4,20 @@ import http, { type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type WebSocket from "ws";
-import { type AgentProcess, hostUrl, loopbackLookup, once, openWebSocket, type RelayProcess, startAgent, startRelay } from "./harness";
-import { type Origin, startOrigin } from "./origin";
+import { hostUrl, loopbackLookup, once, openWebSocket, type RelayProcess, startTunnel } from "./harness";
+import type { Origin } from "./origin";
 
+const NAME = "ws-e2e";
+let tunnel: Awaited<ReturnType<typeof startTunnel>>;
 let relay: RelayProcess;
 let origin: Origin;
-let agent: AgentProcess;
-const NAME = "ws-e2e";
 
 beforeAll(async () => {
-  [relay, origin] = await Promise.all([startRelay(), startOrigin()]);
-  agent = (await startAgent(relay, origin.port, NAME)).agent;
+  tunnel = await startTunnel(NAME);
+  ({ relay, origin } = tunnel);
 });
 
-afterAll(async () => {
-  await agent?.kill();
-  await relay?.stop();
-  await origin?.close();
-});
+afterAll(() => tunnel?.stop());
 
 function wsUrl(path: string): string {
   return hostUrl(relay, NAME, path).replace("http:", "ws:");

@@ -1,5 +1,7 @@
 // Deterministic randomness for property-style tests: a failing seed reproduces exactly.
 
+import { concatBytes } from "../../worker/protocol";
+
 /** mulberry32: a small seeded PRNG returning floats in [0, 1). */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -26,13 +28,8 @@ export function bytes(rand: () => number, n: number): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(
+    [...parts],
+    parts.reduce((n, p) => n + p.byteLength, 0),
+  );
 }

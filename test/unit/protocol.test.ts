@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   type AgentFrame,
   CloseCode,
+  concatBytes,
   decodeAgentMessage,
   decodeRelayMessage,
   encodeFrame,
@@ -533,15 +534,11 @@ describe("messages of several frames", () => {
   const head: AgentFrame = { type: "response-head", stream: 5, status: 200, statusText: "OK", headers: [["a", "1"]], body: true };
   const data: AgentFrame = { type: "data", stream: 5, chunk: allBytes };
   const end: AgentFrame = { type: "end", stream: 5 };
-  const concat = (...parts: Uint8Array[]) => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.byteLength;
-    }
-    return out;
-  };
+  const concat = (...parts: Uint8Array[]) =>
+    concatBytes(
+      parts,
+      parts.reduce((n, p) => n + p.byteLength, 0),
+    );
 
   it("decodes every frame of a message, in order", () => {
     expect(decodeAgentMessage(concat(encodeFrame(head), encodeFrame(data), encodeFrame(end)))).toEqual([head, data, end]);

@@ -2,6 +2,7 @@
 // mailbox that turns socket events into "await the next item that matches".
 
 import { exports } from "cloudflare:workers";
+import { concatBytes } from "../../worker/protocol";
 
 export const RELAY = "http://relay.test";
 export const TOKEN = "test-token";
@@ -124,14 +125,12 @@ export function closeQuietly(ws: WebSocket, code = 1000, reason = ""): void {
   }
 }
 
+/** Concatenates byte arrays. */
 export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(
+    [...parts],
+    parts.reduce((n, p) => n + p.byteLength, 0),
+  );
 }
 
 /** Deterministic bytes that are not text, so a body that is re-encoded or reordered shows. */
