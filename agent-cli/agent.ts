@@ -42,6 +42,8 @@ export type AgentOptions = {
   force?: boolean;
   /** Heartbeat period (AGENT_DEFAULTS.heartbeatMs); shorter notices a dead connection sooner. */
   heartbeatMs?: number;
+  /** Bytes of each body the relay keeps in a capture (the relay's default, 1 MiB, when absent). */
+  captureBytes?: number;
   onEvent?: (event: AgentEvent) => void;
 };
 
@@ -134,6 +136,7 @@ export class Agent {
         client: "porthole-agent/0.1.0",
         force: !!this.o.force,
         heartbeatMs,
+        captureBytes: this.o.captureBytes,
       });
       this.heartbeat = setInterval(() => this.beat(ws), heartbeatMs);
     });

@@ -3,6 +3,7 @@
 /** Bindings declared in wrangler.toml, plus the AGENT_TOKEN secret. */
 export type Env = {
   TUNNEL: DurableObjectNamespace;
+  INDEX: DurableObjectNamespace<import("./registry").TunnelIndex>;
   AGENT_TOKEN?: string;
   PUBLIC_DOMAIN?: string;
   RECONNECT_GRACE_SECONDS?: string;

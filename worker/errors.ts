@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   "body-too-large": 413,
   unauthorized: 401,
   "bad-request": 400,
+  "capture-not-found": 404,
+  "capture-truncated": 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,6 +4,7 @@
 import { RelayError } from "./errors";
 import { Inbox, Outbox } from "./flow";
 import type { HeaderList, RelayFrame, Reset, ResetCode, ResponseHead, WsAccept } from "./protocol";
+import type { Outcome, Recorder } from "./recorder";
 
 /** Frames the agent sends for an exchange that is still in memory. */
 export type ExchangeFrame =
@@ -25,8 +26,10 @@ export type ExchangeOptions = {
   upgrade?: { protocols: string[]; accept: (protocol: string) => Response };
   headTimeoutMs: number;
   send: (frame: RelayFrame) => void;
-  /** Called once, when the exchange leaves memory. */
-  onDone: () => void;
+  /** Records the exchange as it streams. */
+  recorder: Recorder;
+  /** Called once, when the exchange leaves memory, with how it ended. */
+  onDone: (outcome: Outcome, error?: string) => void;
 };
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
@@ -41,6 +44,19 @@ const RESET_ERRORS: Record<ResetCode, "local-unreachable" | "local-timeout" | "b
   "flow-control": "local-unreachable",
   "unknown-stream": "local-unreachable",
 };
+
+/** How a reset code reads as a capture outcome. */
+function outcomeOf(code: ResetCode): Outcome {
+  switch (code) {
+    case "client-aborted":
+    case "local-unreachable":
+    case "local-timeout":
+    case "agent-gone":
+      return code;
+    default:
+      return "local-error";
+  }
+}
 
 /** A public request in flight. Frames are routed to it synchronously, so body chunks never reorder. */
 export class HttpExchange {
@@ -87,14 +103,15 @@ export class HttpExchange {
       case "ws-accept": {
         const { upgrade } = this.o;
         if (!upgrade) return this.fail("local-error", "ws-accept for a plain HTTP request");
+        this.o.recorder.responseHead(101, f.protocol ? [["sec-websocket-protocol", f.protocol]] : []);
         this.answer(() => upgrade.accept(f.protocol));
-        return this.finish();
+        return this.finish("ok");
       }
       case "data":
         return this.onData(f.chunk);
       case "end":
         this.writer?.close().catch(() => {});
-        this.finish();
+        this.finish("ok");
         return;
       case "credit":
         this.outbox.grant(f.bytes);
@@ -122,6 +139,7 @@ export class HttpExchange {
       writer.abort(err).catch(() => {});
       return this.fail("flow-control", (err as Error).message);
     }
+    this.o.recorder.responseChunk(chunk);
     writer.write(chunk).then(
       () => {
         const grant = this.inbox.release(chunk.byteLength);
@@ -137,7 +155,7 @@ export class HttpExchange {
     const extra: Record<string, string> = code === "tunnel-offline" ? { "Retry-After": "1" } : {};
     this.rejectHead(new RelayError(code, `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${f.message}.`, extra));
     this.writer?.abort(new Error(f.message)).catch(() => {});
-    this.finish();
+    this.finish(outcomeOf(f.code), f.message);
   }
 
   /** Streams the request body to the agent, reading only while the agent has granted credit. */
@@ -150,6 +168,7 @@ export class HttpExchange {
         const { done, value } = await reader.read();
         if (this.finished) return void reader.cancel().catch(() => {});
         if (done) return this.outbox.end();
+        this.o.recorder.requestChunk(value);
         this.outbox.push(value, undefined);
       }
     } catch (err) {
@@ -163,8 +182,9 @@ export class HttpExchange {
     for (const [k, v] of head.headers) headers.append(k, v);
     const encoded = headers.has("Content-Encoding");
     const nullBody = !head.body || this.o.method === "HEAD" || NULL_BODY_STATUS.has(head.status);
+    this.o.recorder.responseHead(head.status, head.headers);
     if (nullBody) {
-      this.finish();
+      this.finish("ok");
       return new Response(null, { status: head.status, statusText: head.statusText, headers });
     }
     // Local workerd gzips some types and then holds the whole stream; identity keeps it streaming.
@@ -185,7 +205,7 @@ export class HttpExchange {
     if (this.finished) return;
     this.o.send({ type: "reset", stream: this.o.id, code, message });
     this.writer?.abort(new Error(message)).catch(() => {});
-    this.finish();
+    this.finish(outcomeOf(code), message);
   }
 
   private clearTimer(): void {
@@ -207,13 +227,15 @@ export class HttpExchange {
     }
   }
 
-  /** Answers a public client still waiting for the head; later calls are no-ops. */
+  /** Answers a public client still waiting for the head, and records that answer; later calls are no-ops. */
   private rejectHead(err: RelayError): void {
-    this.settle?.reject(err);
+    if (!this.settle) return;
+    this.o.recorder.relayAnswer(err.status, err.code, err.message);
+    this.settle.reject(err);
     this.settle = undefined;
   }
 
-  private finish(): void {
+  private finish(outcome: Outcome, error?: string): void {
     if (this.finished) return;
     this.finished = true;
     this.clearTimer();
@@ -221,6 +243,6 @@ export class HttpExchange {
       new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" got no response head for "${this.label}" from the agent.`),
     );
     this.outbox.cancel();
-    this.o.onDone();
+    this.o.onDone(outcome, error);
   }
 }

@@ -1,12 +1,16 @@
 // The relay's entry point: it only routes, authenticates and hands off to the Tunnel Durable Object.
 
 import { Hono } from "hono";
-import { requireToken } from "./auth";
+import { requireToken, tokensEqual } from "./auth";
 import { type Env, settings } from "./env";
 import { RelayError } from "./errors";
+import { inspectorPage, loginPage } from "./inspector-page";
 import { PROTOCOL_VERSION, TUNNEL_NAME } from "./protocol";
+import { registry } from "./registry";
 import { ROUTE_HEADER, type Route, tunnelFromHost, tunnelFromPath, tunnelUrls } from "./routing";
+import { authorizeControl, clearedCookie, hasSession, sessionCookie } from "./session";
 
+export { TunnelIndex } from "./registry";
 export { Tunnel } from "./tunnel";
 
 const app = new Hono<{ Bindings: Env }>();
@@ -51,6 +55,69 @@ app.get("/_porthole/connect", async (c) => {
   const urls = tunnelUrls(new URL(c.req.url), name, settings(c.env).publicDomain);
   return toTunnel(c.env, c.req.raw, { kind: "connect", name, ...urls });
 });
+
+// The captures API (docs/captures-api.md): token or session, then the tunnel's own control plane.
+app.get("/_porthole/api/tunnels", async (c) => {
+  await authorizeControl(c.req.raw, c.env.AGENT_TOKEN, "list tunnels");
+  const names = await registry(c.env).names();
+  const tunnels = await Promise.all(
+    names.map(async (name) => {
+      const res = await toTunnel(c.env, new Request(c.req.url), { kind: "control", name, path: "/summary" });
+      return res.json();
+    }),
+  );
+  return c.json(tunnels);
+});
+
+app.all("/_porthole/api/tunnels/:name/*", async (c) => {
+  const name = c.req.param("name");
+  await authorizeControl(c.req.raw, c.env.AGENT_TOKEN, `read the captures of tunnel "${name}"`);
+  if (!TUNNEL_NAME.test(name)) throw new RelayError("tunnel-not-found", `No tunnel is called "${name}".`);
+  const url = new URL(c.req.url);
+  const path = url.pathname.slice(`/_porthole/api/tunnels/${name}`.length) + url.search;
+  return toTunnel(c.env, c.req.raw, { kind: "control", name, path });
+});
+
+// The inspector: a page the worker serves itself, behind a login that sets the session cookie.
+const INSPECTOR_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+function page(html: string, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(html, {
+    status,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Content-Security-Policy": INSPECTOR_CSP,
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+      ...headers,
+    },
+  });
+}
+
+app.get("/_porthole/inspect/:name", async (c) => {
+  const name = c.req.param("name");
+  if (!TUNNEL_NAME.test(name)) throw new RelayError("tunnel-not-found", `No tunnel is called "${name}".`);
+  if (await hasSession(c.req.raw, c.env.AGENT_TOKEN)) return page(inspectorPage(name));
+  return page(loginPage({ next: `/_porthole/inspect/${name}` }));
+});
+
+app.post("/_porthole/login", async (c) => {
+  const form = await c.req.formData();
+  const token = String(form.get("token") ?? "");
+  const wanted = String(form.get("next") ?? "");
+  // Only ever back into the inspector: an open redirect here would be a phishing aid.
+  const next = /^\/_porthole\/inspect\/[a-z0-9-]+$/.test(wanted) ? wanted : "/_porthole/inspect/";
+  if (!c.env.AGENT_TOKEN || !(await tokensEqual(token, c.env.AGENT_TOKEN))) {
+    return page(loginPage({ next, error: "That token is not this relay's token." }), 401, { "X-Porthole-Error": "unauthorized" });
+  }
+  const secure = new URL(c.req.url).protocol === "https:";
+  return new Response(null, { status: 303, headers: { Location: next, "Set-Cookie": await sessionCookie(c.env.AGENT_TOKEN, secure) } });
+});
+
+app.post("/_porthole/logout", () => new Response(null, { status: 303, headers: { Location: "/", "Set-Cookie": clearedCookie() } }));
 
 app.all("/_porthole/*", () => {
   throw new RelayError("bad-request", "Unknown control-plane endpoint.");

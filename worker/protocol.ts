@@ -90,6 +90,8 @@ export type Hello = {
   force: boolean;
   /** How often the agent sends HEARTBEAT.ping; the relay declares it dead after three silent periods. */
   heartbeatMs: number;
+  /** Bytes of each body the relay keeps in a capture; the relay's default when absent. */
+  captureBytes?: number;
 };
 export type Ready = { type: "ready"; version: number; name: string; url: string; pathUrl: string };
 export type ErrorFrame = { type: "error"; code: string; message: string };
@@ -166,6 +168,7 @@ export function encodeFrame(f: Frame): Uint8Array {
         client: f.client,
         force: f.force,
         heartbeatMs: f.heartbeatMs,
+        captureBytes: f.captureBytes,
       });
     case "ready":
       return json(FrameType.ready, 0, { version: f.version, name: f.name, url: f.url, pathUrl: f.pathUrl });
@@ -237,6 +240,9 @@ export function decodeAgentFrame(bytes: Uint8Array): AgentFrame {
         client: str(o, "client"),
         force: o.force === true,
         heartbeatMs,
+        ...(typeof o.captureBytes === "number" && Number.isSafeInteger(o.captureBytes) && o.captureBytes >= 0
+          ? { captureBytes: o.captureBytes }
+          : {}),
       };
     }
     case FrameType.error:

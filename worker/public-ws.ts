@@ -5,6 +5,7 @@
 
 import { Inbox, MessageAssembler, Outbox } from "./flow";
 import { LIMITS, ProtocolError, type RelayFrame, type WsClose, type WsMessage } from "./protocol";
+import type { Recorder } from "./recorder";
 
 /** Attachment stored on each public socket. */
 export type PublicAttachment = { role: "public"; id: number; tunnel: string };
@@ -12,7 +13,18 @@ export type PublicAttachment = { role: "public"; id: number; tunnel: string };
 /** Bytes the relay queues for one public socket before it gives up on a local server that does not keep up. */
 export const WS_BACKLOG_BYTES = 4 * LIMITS.initialWindow;
 
-type Link = { ws: WebSocket; toAgent: Outbox<boolean>; fromAgent: Inbox; assembler: MessageAssembler };
+type Link = {
+  ws: WebSocket;
+  toAgent: Outbox<boolean>;
+  fromAgent: Inbox;
+  assembler: MessageAssembler;
+  /** The socket's capture; a link rebuilt after hibernation records no further messages. */
+  recorder?: Recorder;
+  flushTimer?: ReturnType<typeof setTimeout>;
+};
+
+/** Quiet time after which a socket's messages so far are written, so a hibernation loses none of them. */
+const FLUSH_AFTER_MS = 2000;
 
 const utf8 = new TextEncoder();
 const utf8Decode = new TextDecoder();
@@ -31,15 +43,16 @@ export class PublicSockets {
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly send: (frame: RelayFrame) => void,
+    private readonly save: (recorder: Recorder) => void,
   ) {}
 
   /** Accepts the public side of an upgrade the local server has accepted. */
-  accept(id: number, tunnel: string, protocol: string): Response {
+  accept(id: number, tunnel: string, protocol: string, recorder: Recorder): Response {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, ["public", `public:${id}`]);
     server.serializeAttachment({ role: "public", id, tunnel } satisfies PublicAttachment);
-    this.link(id, server);
+    (this.link(id, server) as Link).recorder = recorder;
     const headers = protocol ? { "Sec-WebSocket-Protocol": protocol } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
   }
@@ -52,6 +65,7 @@ export class PublicSockets {
     if (bytes.byteLength > LIMITS.maxWsMessageBytes) return this.refuse(ws, att.id, 1009, "porthole: message too large");
     // Measured before this message, so one large message is fine; a pile-up behind a slow local server is not.
     if (link.toAgent.pending > WS_BACKLOG_BYTES) return this.refuse(ws, att.id, 1008, "porthole: the local server is not keeping up");
+    this.recordMessage(link, "in", binary, bytes);
     link.toAgent.push(bytes, binary);
   }
 
@@ -70,7 +84,10 @@ export class PublicSockets {
       return this.send({ type: "reset", stream: f.stream, code: "too-large", message: reason });
     }
     // A socket already closing cannot take the message; its close is on its way to the agent.
-    if (whole && ws.readyState === WebSocket.OPEN) ws.send(f.binary ? whole : utf8Decode.decode(whole));
+    if (whole && ws.readyState === WebSocket.OPEN) {
+      this.recordMessage(link, "out", f.binary, whole);
+      ws.send(f.binary ? whole : utf8Decode.decode(whole));
+    }
     const grant = link.fromAgent.release(f.chunk.byteLength, f.fin);
     if (grant > 0) this.send({ type: "credit", stream: f.stream, bytes: grant });
   }
@@ -111,8 +128,25 @@ export class PublicSockets {
     this.send({ type: "ws-close", stream: id, code, reason });
   }
 
+  private recordMessage(link: Link, direction: "in" | "out", binary: boolean, bytes: Uint8Array): void {
+    const { recorder } = link;
+    if (!recorder) return;
+    recorder.wsMessage(direction, binary, bytes);
+    if (link.flushTimer !== undefined) clearTimeout(link.flushTimer);
+    link.flushTimer = setTimeout(() => {
+      link.flushTimer = undefined;
+      this.save(recorder);
+    }, FLUSH_AFTER_MS);
+  }
+
   private closePublic(ws: WebSocket, id: number, code: number, reason: string): void {
-    this.links.get(id)?.toAgent.cancel();
+    const link = this.links.get(id);
+    if (link?.recorder) {
+      if (link.flushTimer !== undefined) clearTimeout(link.flushTimer);
+      link.recorder.end("ok", code === 1000 || code === 1005 ? undefined : `closed ${code}${reason ? ` ${reason}` : ""}`);
+      this.save(link.recorder);
+    }
+    link?.toAgent.cancel();
     this.links.delete(id);
     try {
       ws.close(code === 1005 ? 1000 : code, reason.slice(0, 123));

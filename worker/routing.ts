@@ -6,6 +6,8 @@ import { TUNNEL_NAME } from "./protocol";
 /** What the Tunnel Durable Object needs to know about a request; the worker sets it, never the client. */
 export type Route =
   | { kind: "connect"; name: string; url: string; pathUrl: string }
+  /** The captures API for this tunnel; `path` is what follows /_porthole/api/tunnels/<name>. */
+  | { kind: "control"; name: string; path: string }
   | {
       kind: "public";
       name: string;

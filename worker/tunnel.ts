@@ -4,9 +4,12 @@
 // unless an in-flight public request pins the object.
 
 import { DurableObject } from "cloudflare:workers";
+import { CAPTURE_DEFAULTS, CaptureStore } from "./captures";
+import { controlApp, type ReplayEdits } from "./control";
 import { type Env, type Settings, settings } from "./env";
 import { RelayError } from "./errors";
 import { HttpExchange } from "./exchange";
+import { acceptFeed, broadcast, type FeedAttachment } from "./feed";
 import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
 import {
   type AgentFrame,
@@ -22,6 +25,8 @@ import {
   type RelayFrame,
 } from "./protocol";
 import { type PublicAttachment, PublicSockets } from "./public-ws";
+import { newCaptureId, Recorder } from "./recorder";
+import { registry } from "./registry";
 import { ROUTE_HEADER, type Route } from "./routing";
 
 /** Attachment stored on the agent socket; it survives hibernation. */
@@ -37,7 +42,7 @@ type AgentAttachment = {
   heartbeatMs?: number;
 };
 
-type Attachment = AgentAttachment | PublicAttachment;
+type Attachment = AgentAttachment | PublicAttachment | FeedAttachment;
 type PublicRoute = Extract<Route, { kind: "public" }>;
 
 export class Tunnel extends DurableObject<Env> {
@@ -49,6 +54,7 @@ export class Tunnel extends DurableObject<Env> {
   private current?: WebSocket | null;
   /** When the agent last sent a frame; heartbeats are timed by the runtime's auto-response instead. */
   private lastAgentFrameAt = 0;
+  private captureStore?: CaptureStore;
   /** Checks the agent's heartbeat while requests are in flight, so they fail fast if it vanished. */
   private watchdog?: ReturnType<typeof setTimeout>;
 
@@ -57,7 +63,11 @@ export class Tunnel extends DurableObject<Env> {
     this.settings = settings(env);
     // Answered by the runtime itself: an idle tunnel stays hibernated while its agent keeps pinging.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.ping, HEARTBEAT.pong));
-    this.sockets = new PublicSockets(ctx, (f) => this.sendToAgent(f));
+    this.sockets = new PublicSockets(
+      ctx,
+      (f) => this.sendToAgent(f),
+      (recorder) => this.saveCapture(recorder),
+    );
     // One line per start: after hibernation the object is rebuilt, and this shows it happened.
     console.log(`tunnel=${ctx.id.name ?? ctx.id.toString()} object started`);
   }
@@ -66,7 +76,9 @@ export class Tunnel extends DurableObject<Env> {
     const route = JSON.parse(request.headers.get(ROUTE_HEADER) ?? "null") as Route | null;
     if (!route) return new RelayError("bad-request", "Request reached the tunnel without a route.").toResponse();
     try {
-      return route.kind === "connect" ? this.acceptAgent(route) : await this.forward(request, route);
+      if (route.kind === "connect") return this.acceptAgent(route);
+      if (route.kind === "control") return await this.control(request, route);
+      return (await this.forward(request, route)).response;
     } catch (err) {
       if (err instanceof RelayError) return err.toResponse();
       throw err;
@@ -86,13 +98,40 @@ export class Tunnel extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  private async forward(request: Request, route: PublicRoute): Promise<Response> {
+  /** Carries one public request to the agent; the capture id names its record in the store. */
+  private async forward(
+    request: Request,
+    route: PublicRoute,
+    replayOf: string | null = null,
+  ): Promise<{ response: Response; captureId: string }> {
     const method = request.method;
     const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-    await this.waitForAgent(route, `${method} ${route.path}`);
-    const id = this.newStreamId();
     const raw: [string, string][] = [];
     for (const [k, v] of request.headers) if (k !== ROUTE_HEADER) raw.push([k, v]);
+    const recorder = new Recorder({
+      id: newCaptureId(),
+      method,
+      url: route.publicUrl,
+      path: route.path,
+      clientIp: route.clientIp,
+      requestHeaders: raw,
+      kind: upgrade ? "websocket" : "http",
+      replayOf,
+      cap: this.captureBytes(),
+    });
+    try {
+      await this.waitForAgent(route, `${method} ${route.path}`);
+    } catch (err) {
+      // Names that never had an agent are not captured: probing random names must not create storage.
+      if (err instanceof RelayError && err.code === "tunnel-offline") {
+        recorder.relayAnswer(err.status, err.code, err.message);
+        recorder.end("tunnel-offline", err.message);
+        this.saveCapture(recorder);
+      }
+      throw err;
+    }
+    broadcast(this.ctx, { type: "start", capture: recorder.summary() });
+    const id = this.newStreamId();
     const host = new URL(route.publicUrl).host;
     let headers = addForwarded(upgrade ? stripForWebSocket(raw) : stripHopByHop(raw), {
       clientIp: route.clientIp,
@@ -107,17 +146,24 @@ export class Tunnel extends DurableObject<Env> {
       path: route.path,
       headers,
       body: upgrade ? null : request.body,
-      upgrade: upgrade ? { protocols: protocols(request), accept: (protocol) => this.sockets.accept(id, route.name, protocol) } : undefined,
+      upgrade: upgrade
+        ? { protocols: protocols(request), accept: (protocol) => this.sockets.accept(id, route.name, protocol, recorder) }
+        : undefined,
       headTimeoutMs: this.settings.responseHeadTimeoutMs,
       send: (f) => this.sendToAgent(f),
-      onDone: () => {
+      recorder,
+      onDone: (outcome, error) => {
         this.exchanges.delete(id);
         if (this.exchanges.size === 0) this.disarmWatchdog();
+        // An accepted WebSocket goes on recording its messages until it closes; public-ws saves it then.
+        if (upgrade && outcome === "ok") return;
+        recorder.end(outcome, error);
+        this.saveCapture(recorder);
       },
     });
     this.exchanges.set(id, exchange);
     this.armWatchdog();
-    return exchange.start();
+    return { response: await exchange.start(), captureId: recorder.id };
   }
 
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
@@ -148,6 +194,7 @@ export class Tunnel extends DurableObject<Env> {
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     let att = ws.deserializeAttachment() as Attachment;
     if (att.role === "public") return this.sockets.fromPublic(ws, att, message);
+    if (att.role === "feed") return; // Subscribers only listen.
     let frames: AgentFrame[];
     try {
       frames = decodeAgentMessage(message);
@@ -246,11 +293,17 @@ export class Tunnel extends DurableObject<Env> {
     this.current = ws;
     this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('capture_bytes', ?)",
+      String(f.captureBytes ?? CAPTURE_DEFAULTS.bodyBytes),
+    );
+    this.ctx.storage.sql.exec(
       "INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?)",
       att.tunnel,
       String(Date.now()),
     );
     this.sendFrame(ws, { type: "ready", version: PROTOCOL_VERSION, name: att.tunnel, url: att.url, pathUrl: att.pathUrl });
+    // The index lists tunnels for the API; it is not on the request path, so nothing waits for it.
+    this.ctx.waitUntil(registry(this.env).add(att.tunnel));
     console.log(`tunnel=${att.tunnel} agent=${f.agentId} client=${f.client} ready`);
     const waiters = this.agentWaiters;
     this.agentWaiters = [];
@@ -260,13 +313,10 @@ export class Tunnel extends DurableObject<Env> {
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     const att = ws.deserializeAttachment() as Attachment;
     if (att.role === "public") return this.sockets.closedByPublic(ws, att, code, reason);
+    if (att.role === "feed") return closeQuietly(ws, code, reason);
     // The runtime already answered the close, so the socket is no longer OPEN: ask the attachment instead.
     const wasCurrent = att.agentId !== undefined;
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(ws, code, reason);
     if (wasCurrent) this.dropAgent(ws, `agent disconnected (${code}${reason ? ` ${reason}` : ""})`);
   }
 
@@ -274,6 +324,7 @@ export class Tunnel extends DurableObject<Env> {
     const att = ws.deserializeAttachment() as Attachment;
     console.warn(`tunnel=${att.tunnel} ${att.role} socket error: ${String(error)}`);
     if (att.role === "public") return this.sockets.closedByPublic(ws, att, 1011, "porthole: public socket failed");
+    if (att.role === "feed") return closeQuietly(ws, 1011, "feed socket failed");
     if (att.agentId !== undefined) this.dropAgent(ws, `agent socket failed (${String(error)})`);
   }
 
@@ -352,6 +403,68 @@ export class Tunnel extends DurableObject<Env> {
     }
   }
 
+  /** Serves /_porthole/api/tunnels/<name>/… for this tunnel. */
+  private control(request: Request, route: Extract<Route, { kind: "control" }>): Promise<Response> {
+    const app = controlApp({
+      tunnel: route.name,
+      store: () => this.store(),
+      status: () => ({ online: this.agent() !== undefined, connectedAt: this.connectedAt() }),
+      replay: (id, edits) => this.replay(route.name, id, edits),
+      acceptFeed: () => acceptFeed(this.ctx, route.name),
+      cleared: () => broadcast(this.ctx, { type: "clear" }),
+    });
+    return Promise.resolve(app.fetch(new Request(new URL(route.path, "http://tunnel"), request)));
+  }
+
+  /** Sends a stored request through the tunnel again, with edits; answers once the response head is in. */
+  private async replay(tunnel: string, id: string, edits: ReplayEdits): Promise<{ id: string; status: number }> {
+    const original = this.store().get(id);
+    if (!original) throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
+    const { summary, detail } = original;
+    if (summary.kind === "websocket") throw new RelayError("bad-request", `Capture "${id}" is a WebSocket; only HTTP exchanges replay.`);
+    let body: Uint8Array | null = original.requestBody;
+    if (edits.body !== undefined)
+      body = typeof edits.body === "string" ? new TextEncoder().encode(edits.body) : fromBase64(edits.body.base64);
+    else if (detail.requestTruncated) {
+      throw new RelayError("capture-truncated", `Capture "${id}" kept only part of its request body; give a body to replay it.`);
+    }
+    const method = edits.method ?? summary.method;
+    const path = edits.path ?? summary.path;
+    const headers = new Headers();
+    for (const [k, v] of edits.headers ?? detail.requestHeaders) if (k.toLowerCase() !== "content-length") headers.append(k, v);
+    const publicUrl = new URL(path, summary.url).href;
+    const request = new Request(publicUrl, { method, headers, body: method === "GET" || method === "HEAD" ? null : body });
+    const route: PublicRoute = { kind: "public", name: tunnel, mode: "host", path, publicUrl, clientIp: detail.clientIp };
+    const { response, captureId } = await this.forward(request, route, id);
+    // The capture is written when the body ends; drain it without holding up the answer.
+    this.ctx.waitUntil(response.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve());
+    return { id: captureId, status: response.status };
+  }
+
+  private store(): CaptureStore {
+    this.captureStore ??= new CaptureStore(this.ctx.storage.sql);
+    return this.captureStore;
+  }
+
+  /** Writes a finished exchange once, and tells the feed. */
+  private saveCapture(recorder: Recorder): void {
+    const record = recorder.record();
+    this.store().save(record);
+    broadcast(this.ctx, { type: "end", capture: record.summary });
+  }
+
+  private captureBytes(): number {
+    if (!this.everConnected()) return CAPTURE_DEFAULTS.bodyBytes;
+    const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'capture_bytes'").toArray()[0];
+    return row ? Number(row.value) : CAPTURE_DEFAULTS.bodyBytes;
+  }
+
+  private connectedAt(): number | null {
+    if (!this.everConnected()) return null;
+    const row = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'connected_at'").toArray()[0];
+    return row ? Number(row.value) : null;
+  }
+
   private everConnected(): boolean {
     const tables = this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray();
     return tables.length > 0;
@@ -371,6 +484,20 @@ export class Tunnel extends DurableObject<Env> {
       if (id !== 0 && !this.exchanges.has(id) && !this.sockets.has(id)) return id;
     }
   }
+}
+
+/** Completes a close handshake the peer started; the socket may already be closed. */
+function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+  } catch {
+    // Already closed.
+  }
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
 
 function protocols(request: Request): string[] {

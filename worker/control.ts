@@ -1,0 +1,108 @@
+// The tunnel's side of the captures API (docs/captures-api.md). The worker has already checked
+// the token; this only reads the store, replays and serves the feed.
+
+import { Hono } from "hono";
+import { type CaptureStore, captureView } from "./captures";
+import { RelayError } from "./errors";
+import { toHar } from "./har";
+import type { HeaderList } from "./protocol";
+
+/** Edits a replay may carry; everything absent is taken from the original. */
+export type ReplayEdits = { method?: string; path?: string; headers?: HeaderList; body?: string | { base64: string } };
+
+/** What the control plane needs from its tunnel. */
+export type ControlDeps = {
+  tunnel: string;
+  store: () => CaptureStore;
+  status: () => { online: boolean; connectedAt: number | null };
+  replay: (id: string, edits: ReplayEdits) => Promise<{ id: string; status: number }>;
+  acceptFeed: () => Response;
+  cleared: () => void;
+};
+
+const MAX_LIST = 1000;
+
+function notFound(tunnel: string, id: string): never {
+  throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
+}
+
+function parseEdits(value: unknown): ReplayEdits {
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new RelayError("bad-request", "Replay edits must be a JSON object.");
+  const o = value as Record<string, unknown>;
+  const edits: ReplayEdits = {};
+  if (o.method !== undefined) {
+    if (typeof o.method !== "string" || !/^[A-Za-z]+$/.test(o.method)) throw new RelayError("bad-request", "Replay method must be a word.");
+    edits.method = o.method.toUpperCase();
+  }
+  if (o.path !== undefined) {
+    if (typeof o.path !== "string" || !o.path.startsWith("/")) throw new RelayError("bad-request", 'Replay path must start with "/".');
+    edits.path = o.path;
+  }
+  if (o.headers !== undefined) {
+    const ok =
+      Array.isArray(o.headers) && o.headers.every((h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === "string"));
+    if (!ok) throw new RelayError("bad-request", "Replay headers must be a list of [name, value] pairs.");
+    edits.headers = o.headers as HeaderList;
+  }
+  if (o.body !== undefined) {
+    const b = o.body as unknown;
+    const isBase64 = typeof b === "object" && b !== null && typeof (b as { base64?: unknown }).base64 === "string";
+    if (typeof b !== "string" && !isBase64) throw new RelayError("bad-request", 'Replay body must be text or {"base64": …}.');
+    edits.body = b as string | { base64: string };
+  }
+  return edits;
+}
+
+/** The Hono app for `/_porthole/api/tunnels/:name/…`, mounted inside the tunnel's Durable Object. */
+export function controlApp(deps: ControlDeps): Hono {
+  const app = new Hono();
+  app.get("/summary", (c) => c.json({ name: deps.tunnel, ...deps.status(), captures: deps.store().count() }));
+  app.get("/captures", (c) => {
+    const limit = Math.min(MAX_LIST, Math.max(1, Number(c.req.query("limit") ?? "50") || 50));
+    const store = deps.store();
+    return c.json({ captures: store.list(limit, c.req.query("before") || undefined), total: store.count(), evicted: store.evicted() });
+  });
+  app.delete("/captures", (c) => {
+    const deleted = deps.store().clear();
+    deps.cleared();
+    return c.json({ deleted });
+  });
+  app.get("/captures/:id", (c) => {
+    const id = c.req.param("id");
+    const capture = deps.store().get(id) ?? notFound(deps.tunnel, id);
+    return c.json(captureView(capture));
+  });
+  app.get("/captures/:id/har", (c) => {
+    const id = c.req.param("id");
+    const capture = deps.store().get(id) ?? notFound(deps.tunnel, id);
+    return c.json(toHar([capture]), 200, { "Content-Disposition": `attachment; filename="${deps.tunnel}-${id}.har"` });
+  });
+  app.get("/har", (c) => {
+    const store = deps.store();
+    const captures = store.list(MAX_LIST).flatMap((s) => store.get(s.id) ?? []);
+    return c.json(toHar(captures), 200, { "Content-Disposition": `attachment; filename="${deps.tunnel}.har"` });
+  });
+  app.post("/captures/:id/replay", async (c) => {
+    const text = await c.req.text();
+    let value: unknown;
+    try {
+      value = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new RelayError("bad-request", "Replay edits are not valid JSON.");
+    }
+    return c.json(await deps.replay(c.req.param("id"), parseEdits(value)));
+  });
+  app.get("/feed", (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new RelayError("bad-request", "The feed is a WebSocket.");
+    return deps.acceptFeed();
+  });
+  app.all("*", () => {
+    throw new RelayError("bad-request", "Unknown captures endpoint.");
+  });
+  app.onError((err) => {
+    if (err instanceof RelayError) return err.toResponse();
+    throw err;
+  });
+  return app;
+}

@@ -1,0 +1,245 @@
+// Records one exchange in memory while it streams, and hands back the finished capture. Taps copy
+// at most the capture cap per direction, so recording costs no more than that whatever the body size.
+
+import { concatBytes, type HeaderList } from "./protocol";
+
+/** How an exchange ended. */
+export type Outcome = "ok" | "local-unreachable" | "local-timeout" | "local-error" | "client-aborted" | "tunnel-offline" | "agent-gone";
+
+/** One SSE event or WebSocket message on a capture's timeline. */
+export type CaptureEvent = {
+  t: number;
+  type: "sse" | "ws";
+  direction: "in" | "out";
+  binary: boolean;
+  size: number;
+  text?: string;
+  base64?: string;
+};
+
+/** The list view of a capture (docs/captures-api.md). */
+export type CaptureSummary = {
+  id: string;
+  replayOf: string | null;
+  startedAt: number;
+  durationMs: number;
+  method: string;
+  url: string;
+  path: string;
+  status: number;
+  outcome: Outcome;
+  error: string | null;
+  kind: "http" | "websocket";
+  requestSize: number;
+  responseSize: number;
+  contentType: string | null;
+  state: "open" | "done";
+};
+
+/** What the store keeps besides the summary and the body bytes. */
+export type CaptureDetail = {
+  clientIp: string;
+  requestHeaders: HeaderList;
+  responseHeaders: HeaderList | null;
+  requestTruncated: boolean;
+  responseTruncated: boolean;
+  events: CaptureEvent[];
+  eventsTruncated: boolean;
+};
+
+/** A finished capture, ready to store. */
+export type CaptureRecord = { summary: CaptureSummary; detail: CaptureDetail; requestBody: Uint8Array; responseBody: Uint8Array };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenient = new TextDecoder();
+
+/** Text when the bytes are valid UTF-8, else undefined. */
+export function asText(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Base64 without a dependency: the runtime's btoa over a binary string. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** Keeps the first `cap` bytes of a stream and counts the rest. */
+class Tap {
+  private parts: Uint8Array[] = [];
+  stored = 0;
+  size = 0;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Uint8Array): void {
+    this.size += chunk.byteLength;
+    const room = this.cap - this.stored;
+    if (room <= 0) return;
+    // Copied: the chunk's buffer belongs to a frame or a stream and may be reused.
+    const kept = chunk.slice(0, Math.min(room, chunk.byteLength));
+    this.parts.push(kept);
+    this.stored += kept.byteLength;
+  }
+
+  get truncated(): boolean {
+    return this.size > this.stored;
+  }
+
+  bytes(): Uint8Array {
+    return this.parts.length === 0 ? new Uint8Array(0) : concatBytes(this.parts, this.stored);
+  }
+}
+
+export type RecorderOptions = {
+  id: string;
+  method: string;
+  url: string;
+  path: string;
+  clientIp: string;
+  requestHeaders: HeaderList;
+  kind: "http" | "websocket";
+  replayOf: string | null;
+  /** Bytes kept per direction, and for the event timeline. */
+  cap: number;
+};
+
+/** One exchange being recorded. */
+export class Recorder {
+  readonly startedAt = Date.now();
+  private readonly request: Tap;
+  private readonly response: Tap;
+  private status = 0;
+  private responseHeaders: HeaderList | null = null;
+  private readonly events: CaptureEvent[] = [];
+  private eventBytes = 0;
+  private eventsTruncated = false;
+  private sseBuffer: string | undefined;
+  private outcome: Outcome = "ok";
+  private error: string | null = null;
+  private endedAt: number | undefined;
+
+  constructor(readonly o: RecorderOptions) {
+    this.request = new Tap(o.cap);
+    this.response = new Tap(o.cap);
+  }
+
+  get id(): string {
+    return this.o.id;
+  }
+
+  requestChunk(chunk: Uint8Array): void {
+    this.request.push(chunk);
+  }
+
+  /** The response head; an event-stream response also gets its events on the timeline. */
+  responseHead(status: number, headers: HeaderList): void {
+    this.status = status;
+    this.responseHeaders = headers;
+    const type = headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
+    if (type.toLowerCase().startsWith("text/event-stream")) this.sseBuffer = "";
+  }
+
+  responseChunk(chunk: Uint8Array): void {
+    this.response.push(chunk);
+    if (this.sseBuffer === undefined || this.eventsTruncated) return;
+    this.sseBuffer += lenient.decode(chunk, { stream: true });
+    const parts = this.sseBuffer.split(/\r?\n\r?\n/);
+    this.sseBuffer = parts.pop() ?? "";
+    for (const text of parts)
+      if (text.trim()) this.event({ type: "sse", direction: "out", binary: false, bytes: new TextEncoder().encode(text) });
+  }
+
+  /** A WebSocket message; `in` is public client → local server. */
+  wsMessage(direction: "in" | "out", binary: boolean, bytes: Uint8Array): void {
+    if (direction === "in") this.request.size += bytes.byteLength;
+    else this.response.size += bytes.byteLength;
+    this.event({ type: "ws", direction, binary, bytes });
+  }
+
+  /** The relay answered this exchange itself, with one of its own errors. */
+  relayAnswer(status: number, code: string, message: string): void {
+    this.status = status;
+    this.responseHeaders = [
+      ["content-type", "text/plain; charset=utf-8"],
+      ["x-porthole-error", code],
+    ];
+    this.response.push(new TextEncoder().encode(`${message}\n`));
+  }
+
+  /** Marks how the exchange ended; the first call wins. */
+  end(outcome: Outcome, error?: string): void {
+    if (this.endedAt !== undefined) return;
+    this.endedAt = Date.now();
+    this.outcome = outcome;
+    this.error = error ?? null;
+  }
+
+  summary(): CaptureSummary {
+    const o = this.o;
+    const type = this.responseHeaders?.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? null;
+    return {
+      id: o.id,
+      replayOf: o.replayOf,
+      startedAt: this.startedAt,
+      durationMs: (this.endedAt ?? Date.now()) - this.startedAt,
+      method: o.method,
+      url: o.url,
+      path: o.path,
+      status: this.status,
+      outcome: this.outcome,
+      error: this.error,
+      kind: o.kind,
+      requestSize: this.request.size,
+      responseSize: this.response.size,
+      contentType: type,
+      state: this.endedAt === undefined ? "open" : "done",
+    };
+  }
+
+  record(): CaptureRecord {
+    return {
+      summary: this.summary(),
+      detail: {
+        clientIp: this.o.clientIp,
+        requestHeaders: this.o.requestHeaders,
+        responseHeaders: this.responseHeaders,
+        requestTruncated: this.request.truncated,
+        responseTruncated: this.response.truncated,
+        events: this.events,
+        eventsTruncated: this.eventsTruncated,
+      },
+      requestBody: this.request.bytes(),
+      responseBody: this.response.bytes(),
+    };
+  }
+
+  private event(e: { type: "sse" | "ws"; direction: "in" | "out"; binary: boolean; bytes: Uint8Array }): void {
+    if (this.eventsTruncated) return;
+    if (this.eventBytes + e.bytes.byteLength > this.o.cap) {
+      this.eventsTruncated = true;
+      return;
+    }
+    this.eventBytes += e.bytes.byteLength;
+    const text = e.binary ? undefined : asText(e.bytes);
+    this.events.push({
+      t: Date.now() - this.startedAt,
+      type: e.type,
+      direction: e.direction,
+      binary: e.binary,
+      size: e.bytes.byteLength,
+      ...(text === undefined ? { base64: toBase64(e.bytes) } : { text }),
+    });
+  }
+}
+
+/** Sortable capture ids: time first, then randomness. */
+export function newCaptureId(): string {
+  const random = crypto.getRandomValues(new Uint8Array(3));
+  return `${Date.now().toString(16).padStart(12, "0")}-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
