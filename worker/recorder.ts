@@ -51,7 +51,6 @@ export type CaptureDetail = {
 export type CaptureRecord = { summary: CaptureSummary; detail: CaptureDetail; requestBody: Uint8Array; responseBody: Uint8Array };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const lenient = new TextDecoder();
 
 /** Text when the bytes are valid UTF-8, else undefined. */
 export function asText(bytes: Uint8Array): string | undefined {
@@ -120,6 +119,8 @@ export class Recorder {
   private eventBytes = 0;
   private eventsTruncated = false;
   private sseBuffer: string | undefined;
+  /** Per recorder: a streaming decoder keeps state between chunks. */
+  private sseDecoder: TextDecoder | undefined;
   private outcome: Outcome = "ok";
   private error: string | null = null;
   private endedAt: number | undefined;
@@ -142,13 +143,16 @@ export class Recorder {
     this.status = status;
     this.responseHeaders = headers;
     const type = headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
-    if (type.toLowerCase().startsWith("text/event-stream")) this.sseBuffer = "";
+    if (type.toLowerCase().startsWith("text/event-stream")) {
+      this.sseBuffer = "";
+      this.sseDecoder = new TextDecoder();
+    }
   }
 
   responseChunk(chunk: Uint8Array): void {
     this.response.push(chunk);
-    if (this.sseBuffer === undefined || this.eventsTruncated) return;
-    this.sseBuffer += lenient.decode(chunk, { stream: true });
+    if (this.sseBuffer === undefined || this.sseDecoder === undefined || this.eventsTruncated) return;
+    this.sseBuffer += this.sseDecoder.decode(chunk, { stream: true });
     const parts = this.sseBuffer.split(/\r?\n\r?\n/);
     this.sseBuffer = parts.pop() ?? "";
     for (const text of parts)
