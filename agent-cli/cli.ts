@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { HostHeaderMode } from "../worker/headers";
 import { HEARTBEAT_MS, TUNNEL_NAME } from "../worker/protocol";
 import { AgentFatalError, startAgent } from "./agent";
+import { runCaptures, runReplay } from "./captures";
 import { resolveConnection } from "./config";
 import { randomName } from "./names";
 import { type Printer, printAgentEvent, printer } from "./output";
@@ -20,6 +21,8 @@ Usage:
   porthole http <port|host:port|url> [options]   expose a local server
   porthole <port>                                 shorthand for "porthole http <port>"
   porthole relay [options]                        run the relay locally in workerd
+  porthole captures [NAME] [options]              list the requests a tunnel carried
+  porthole replay <id> [NAME] [options]           send a captured request again
 
 http options:
   --relay URL          relay to connect to (env PORTHOLE_RELAY); without one,
@@ -29,6 +32,7 @@ http options:
   --host-header MODE   Host sent to the local server: rewrite (default, the
                        target's host), preserve (the public host) or a value
   --force              take the name over from an agent that holds it
+  --capture-bytes N    bytes of each body the relay keeps in a capture (default 1 MiB)
   --heartbeat S        seconds between heartbeats (default 15); the relay and the
                        agent each call the other dead after three silent periods
   --json               print newline-delimited JSON events
@@ -41,6 +45,17 @@ relay options:
   --grace S            seconds to hold requests while an agent reconnects (default 10)
   --json               print newline-delimited JSON events
 
+captures and replay options (NAME defaults to the relay's only tunnel):
+  --relay URL          relay to ask (env PORTHOLE_RELAY; required here)
+  --token T            agent token of the relay (env PORTHOLE_TOKEN)
+  --limit N            captures to list, newest first (default 50)
+  --follow             list oldest first, then print each capture as it completes
+  --method M           replay with another method
+  --path P             replay to another path and query
+  --header K:V         replay with header K set to V (repeatable; "K:" removes K)
+  --body-file F        replay with the bytes of file F as the body
+  --json               print one JSON object per line
+
 Config file: $PORTHOLE_CONFIG or ~/.config/porthole/config.json with {"relay", "token"}.
 Flags win over the environment, and the environment over the config file.
 `;
@@ -52,11 +67,18 @@ const OPTIONS = {
   "host-header": { type: "string" },
   force: { type: "boolean" },
   heartbeat: { type: "string" },
+  "capture-bytes": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
   port: { type: "string" },
   domain: { type: "string" },
   grace: { type: "string" },
+  follow: { type: "boolean" },
+  limit: { type: "string" },
+  method: { type: "string" },
+  path: { type: "string" },
+  header: { type: "string", multiple: true },
+  "body-file": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
@@ -140,7 +162,15 @@ async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer):
     hostHeader: hostHeaderMode(flags["host-header"]),
     force: flags.force,
     heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs(flags.heartbeat),
-    onEvent: (e) => printAgentEvent(p, e, { target: target.origin, relay: relayLabel }),
+    captureBytes: flags["capture-bytes"] === undefined ? undefined : nonNegative(flags["capture-bytes"], "--capture-bytes", 0),
+    onEvent: (e) =>
+      printAgentEvent(p, e, {
+        target: target.origin,
+        relay: relayLabel,
+        inspector: `${relay}/_porthole/inspect/${name}`,
+        // The embedded relay's token exists only in this process: show it, or nobody could log in.
+        token: local ? token : undefined,
+      }),
   });
   onSignal(async () => {
     await agent.close();
@@ -194,6 +224,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === "http") await runHttp(rest[0], flags, p);
     else if (command === "relay") await runRelay(flags, p);
+    else if (command === "captures") await runCaptures(rest, flags, { printer: p, usage: (m) => new UsageError(m) });
+    else if (command === "replay") await runReplay(rest, flags, { printer: p, usage: (m) => new UsageError(m) });
     else if (/^\d+$/.test(command ?? "") && rest.length === 0) await runHttp(command, flags, p);
     else throw new UsageError(`Unknown command "${command}". Run "porthole --help" for usage.`);
     return 0;

@@ -20,7 +20,8 @@ export function printer(json: boolean): Printer {
   };
 }
 
-function size(bytes: number): string {
+/** A byte count for people: B, KiB or MiB. */
+export function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -31,7 +32,11 @@ function clock(): string {
 }
 
 /** Prints one agent event, as JSON or as a line for people. */
-export function printAgentEvent(p: Printer, e: AgentEvent, extra: { target: string; relay: string }): void {
+export function printAgentEvent(
+  p: Printer,
+  e: AgentEvent,
+  extra: { target: string; relay: string; inspector: string; token?: string },
+): void {
   if (p.json) return p.event(e);
   switch (e.event) {
     case "ready":
@@ -39,6 +44,7 @@ export function printAgentEvent(p: Printer, e: AgentEvent, extra: { target: stri
       p.info(`  public URL  ${e.url}`);
       p.info(`  path URL    ${e.pathUrl}`);
       p.info(`  relay       ${extra.relay}`);
+      p.info(`  inspector   ${extra.inspector}${extra.token ? `  (token ${extra.token})` : ""}`);
       return;
     case "exchange": {
       const status = e.error && e.status === 0 ? `✗ ${e.error}` : String(e.status);

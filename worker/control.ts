@@ -32,8 +32,10 @@ function parseEdits(value: unknown): ReplayEdits {
   const o = value as Record<string, unknown>;
   const edits: ReplayEdits = {};
   if (o.method !== undefined) {
-    if (typeof o.method !== "string" || !/^[A-Za-z]+$/.test(o.method)) throw new RelayError("bad-request", "Replay method must be a word.");
-    edits.method = o.method.toUpperCase();
+    if (typeof o.method !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(o.method)) {
+      throw new RelayError("bad-request", "Replay method must be an HTTP method token.");
+    }
+    edits.method = o.method;
   }
   if (o.path !== undefined) {
     if (typeof o.path !== "string" || !o.path.startsWith("/")) throw new RelayError("bad-request", 'Replay path must start with "/".');

@@ -405,6 +405,8 @@ export class Tunnel extends DurableObject<Env> {
 
   /** Serves /_porthole/api/tunnels/<name>/… for this tunnel. */
   private control(request: Request, route: Extract<Route, { kind: "control" }>): Promise<Response> {
+    // A typo in a name answers 404 and creates no storage for it.
+    if (!this.everConnected()) throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay.`);
     const app = controlApp({
       tunnel: route.name,
       store: () => this.store(),
