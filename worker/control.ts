@@ -2,7 +2,7 @@
 // the token; this only reads the store, replays and serves the feed.
 
 import { Hono } from "hono";
-import { type CaptureStore, captureView } from "./captures";
+import { type CaptureStore, captureView, type StoredCapture } from "./captures";
 import { RelayError } from "./errors";
 import { toHar } from "./har";
 import type { HeaderList } from "./protocol";
@@ -54,6 +54,31 @@ function parseEdits(value: unknown): ReplayEdits {
     edits.body = b as string | { base64: string };
   }
   return edits;
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+}
+
+/** The request a replay sends: the stored one with the edits applied. A truncated body cannot be sent as is. */
+export function replayRequest(original: StoredCapture, edits: ReplayEdits): { request: Request; path: string; publicUrl: string } {
+  const { summary, detail } = original;
+  if (summary.kind === "websocket")
+    throw new RelayError("bad-request", `Capture "${summary.id}" is a WebSocket; only HTTP exchanges replay.`);
+  if (edits.body === undefined && detail.requestTruncated) {
+    throw new RelayError("capture-truncated", `Capture "${summary.id}" kept only part of its request body; give a body to replay it.`);
+  }
+  let body = original.requestBody;
+  if (edits.body !== undefined)
+    body = typeof edits.body === "string" ? new TextEncoder().encode(edits.body) : fromBase64(edits.body.base64);
+  const method = edits.method ?? summary.method;
+  const path = edits.path ?? summary.path;
+  const headers = new Headers();
+  // The length is the runtime's to set, for whatever body is sent now.
+  for (const [k, v] of edits.headers ?? detail.requestHeaders) if (k.toLowerCase() !== "content-length") headers.append(k, v);
+  const publicUrl = new URL(path, summary.url).href;
+  const request = new Request(publicUrl, { method, headers, body: method === "GET" || method === "HEAD" ? null : body });
+  return { request, path, publicUrl };
 }
 
 /** The Hono app for `/_porthole/api/tunnels/:name/…`, mounted inside the tunnel's Durable Object. */

@@ -353,6 +353,7 @@ async function loadDetail(id) {
 }
 function detailMessage(text) {
   detail.removeAttribute("data-id");
+  detail.removeAttribute("data-state");
   detail.replaceChildren(h("p", { class: "error" }, text));
 }
 function kvTable(pairs, testid) {
@@ -424,7 +425,9 @@ function renderDetail(cap) {
   const origin = cap.replayOf ? h("p", { "data-testid": "detail-replay-of" }, "Replay of ",
     button(String(cap.replayOf), "replay-of-link", () => select(String(cap.replayOf)))) : null;
   detail.setAttribute("data-id", id);
-  detail.replaceChildren(
+  detail.setAttribute("data-state", String(cap.state));
+  // Through h(): nested arrays flatten and null parts drop (replaceChildren would print them).
+  detail.replaceChildren(h("div", null,
     h("p", { class: "mono" }, h("b", null, String(cap.method || "")), " ", String(cap.url || cap.path || "")),
     h("p", null,
       h("span", { class: statusClass(cap), "data-testid": "detail-status" }, statusLabel(cap) || "no status"),
@@ -449,7 +452,7 @@ function renderDetail(cap) {
     resp ? [h("h3", null, "Headers"), kvTable(headerPairs(resp.headers), "response-headers"),
       h("h3", null, "Body"), bodyView(resp.body, resp.headers, "response-body")]
       : h("p", { class: "muted", "data-testid": "no-response" }, "No response."),
-    eventsView(cap));
+    eventsView(cap)));
 }
 
 // ---- Actions ----
@@ -480,7 +483,11 @@ function editor(cap, extra) {
   const method = h("input", { "data-testid": "edit-method", value: String(cap.method || "GET"), "aria-label": "method", spellcheck: "false" });
   const path = h("input", { "data-testid": "edit-path", value: String(cap.path || "/"), "aria-label": "path", spellcheck: "false" });
   const headers = h("textarea", { "data-testid": "edit-headers", rows: "8", spellcheck: "false", "aria-label": "headers" });
-  headers.value = headerPairs(cap.request && cap.request.headers).map((p) => p[0] + ": " + p[1]).join("\n");
+  // Headers the relay or the HTTP stack derive (Host, Content-Length, X-Forwarded-*) would be wrong after an edit.
+  headers.value = headerPairs(cap.request && cap.request.headers)
+    .filter((p) => !DERIVED.has(p[0].toLowerCase()))
+    .map((p) => p[0] + ": " + p[1])
+    .join("\n");
   const text = h("textarea", { "data-testid": "edit-body", rows: "8", spellcheck: "false", "aria-label": "body" });
   text.value = hasText ? body.text : "";
   const error = h("p", { class: "error", "data-testid": "edit-error" });
@@ -511,7 +518,7 @@ function editor(cap, extra) {
 
 // curl arguments are all option values (--url, -X, -H, --data-raw): nothing captured can become an option,
 // and --data-raw never reads a file for a body starting with "@".
-const CURL_SKIP = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+const DERIVED = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
   "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix", "cf-connecting-ip", "cf-ray", "cf-visitor",
   "cf-ipcountry", "cdn-loop"]);
 const TOKEN_RE = /^[!#$%&'*+.^_\x60|~0-9A-Za-z-]+$/;
@@ -528,7 +535,7 @@ function curlCommand(cap) {
   args.push("--globoff", "--url", shq(cap.url || location.origin + String(cap.path || "/")));
   for (const [k, v] of headerPairs(cap.request && cap.request.headers)) {
     const lower = k.toLowerCase();
-    if (TOKEN_RE.test(k) && !CURL_SKIP.has(lower) && !lower.startsWith("proxy-")) args.push("-H", shq(k + ": " + v));
+    if (TOKEN_RE.test(k) && !DERIVED.has(lower) && !lower.startsWith("proxy-")) args.push("-H", shq(k + ": " + v));
   }
   if (!hasBody) return args.join(" ");
   if (typeof body.text === "string" && !body.text.includes("\u0000")) return args.concat("--data-raw", shq(body.text)).join(" ");
@@ -542,7 +549,9 @@ async function copyCurl(cap, extra) {
   extra.replaceChildren(note, box);
   if (cap.request && cap.request.body && cap.request.body.truncated) note.after(h("p", { class: "warn" }, "The body was truncated."));
   try {
-    await navigator.clipboard.writeText(command);
+    // A clipboard permission prompt can leave the promise pending: give up after a moment.
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 1500));
+    await Promise.race([navigator.clipboard.writeText(command), timeout]);
     note.textContent = "Copied to the clipboard.";
   } catch {
     note.textContent = "The clipboard is not available: select the command below and copy it.";
@@ -567,6 +576,7 @@ async function clearAll(e) {
     clearLocal();
     selected = null;
     detail.removeAttribute("data-id");
+    detail.removeAttribute("data-state");
     detail.replaceChildren(h("p", { class: "muted" }, "Cleared."));
   } catch (err) {
     setStatus("Clear failed: " + (err && err.message), true);
@@ -583,7 +593,12 @@ byId("logout").addEventListener("click", async () => {
 for (const el of [fMethod, fStatus]) el.addEventListener("change", applyFilters);
 fSearch.addEventListener("input", applyFilters);
 loadList().then(connect);
-`;
+`
+  .split("\n")
+  .map((line) => line.trim())
+  // Served without indentation and whole-line comments; no string or regex spans a line, so this is safe.
+  .filter((line) => line !== "" && !line.startsWith("//"))
+  .join("\n");
 
 /** The inspector page for tunnel `name`: a live list of its captures and a detail view. */
 export function inspectorPage(name: string): string {
