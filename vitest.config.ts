@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // with the real relay in workerd, the real agent process, real origins and real clients.
 export default defineConfig({
   test: {
+    // Relay and agent logs are noise when a test passes, and evidence when it fails.
+    silent: "passed-only",
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" } },
       "./vitest.workers.config.ts",

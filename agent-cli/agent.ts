@@ -3,6 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
+import { FrameBatcher } from "../worker/batcher";
 import type { HostHeaderMode } from "../worker/headers";
 import {
   type AgentFrame,
@@ -10,7 +11,6 @@ import {
   CloseCode,
   decodeRelayMessage,
   encodeFrame,
-  FrameBatcher,
   HEARTBEAT,
   LIMITS,
   PROTOCOL_VERSION,

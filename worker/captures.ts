@@ -1,7 +1,8 @@
 // The capture store: the tunnel's SQLite, written once per exchange, with bounded retention.
 // SQLite rows hold at most 2 MB, so bodies are split into parts.
 
-import { concatBytes, type HeaderList } from "./protocol";
+import { concatBytes } from "./batcher";
+import type { HeaderList } from "./protocol";
 import { asText, type CaptureDetail, type CaptureEvent, type CaptureRecord, type CaptureSummary, toBase64 } from "./recorder";
 
 /** Retention and size defaults for captures. */

@@ -3,7 +3,8 @@
 // after it has handed bytes on downstream. Memory per stream is therefore bounded by the
 // window in each direction, whatever the body size.
 
-import { CloseCode, concatBytes, LIMITS, ProtocolError } from "./protocol";
+import { concatBytes } from "./batcher";
+import { CloseCode, LIMITS, ProtocolError } from "./protocol";
 
 /**
  * Send side of one stream. Bytes beyond the credit wait in the outbox, and `push` returns

@@ -1,7 +1,8 @@
 // Records one exchange in memory while it streams, and hands back the finished capture. Taps copy
 // at most the capture cap per direction, so recording costs no more than that whatever the body size.
 
-import { concatBytes, type HeaderList } from "./protocol";
+import { concatBytes } from "./batcher";
+import type { HeaderList } from "./protocol";
 
 /** How an exchange ended. */
 export type Outcome = "ok" | "local-unreachable" | "local-timeout" | "local-error" | "client-aborted" | "tunnel-offline" | "agent-gone";

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes, FrameBatcher } from "../../worker/batcher";
 import {
   type AgentFrame,
   CloseCode,
-  concatBytes,
   decodeAgentMessage,
   decodeRelayMessage,
   encodeFrame,
-  FrameBatcher,
   FrameType,
   frame,
   HEADER_BYTES,
