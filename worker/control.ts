@@ -21,6 +21,8 @@ export type ControlDeps = {
 };
 
 const MAX_LIST = 1000;
+/** Body bytes one HAR export may hold: the whole store (100 MiB) would not fit in a Worker's memory. */
+const HAR_MAX_BYTES = 32 * 1024 * 1024;
 
 function notFound(tunnel: string, id: string): never {
   throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
@@ -107,7 +109,16 @@ export function controlApp(deps: ControlDeps): Hono {
   });
   app.get("/har", (c) => {
     const store = deps.store();
-    const captures = store.list(MAX_LIST).flatMap((s) => store.get(s.id) ?? []);
+    const captures: StoredCapture[] = [];
+    let bytes = 0;
+    // Newest first, until the budget is spent: a HAR of the most recent exchanges.
+    for (const summary of store.list(MAX_LIST)) {
+      const capture = store.get(summary.id);
+      if (!capture) continue;
+      bytes += capture.requestBody.byteLength + capture.responseBody.byteLength;
+      if (bytes > HAR_MAX_BYTES && captures.length > 0) break;
+      captures.push(capture);
+    }
     return c.json(toHar(captures), 200, { "Content-Disposition": `attachment; filename="${deps.tunnel}.har"` });
   });
   app.post("/captures/:id/replay", async (c) => {
