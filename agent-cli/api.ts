@@ -1,6 +1,7 @@
 // A small client for the relay's captures API (docs/captures-api.md), for the CLI's commands.
 
 import WebSocket from "ws";
+import type { CaptureSummary } from "../worker/recorder";
 
 /** Tunables of the API client. */
 export const API_DEFAULTS = {
@@ -10,24 +11,8 @@ export const API_DEFAULTS = {
   feedMaxMessageBytes: 1024 * 1024,
 } as const;
 
-/** The list view of one exchange, as the API sends it. */
-export type CaptureSummary = {
-  id: string;
-  replayOf: string | null;
-  startedAt: number;
-  durationMs: number;
-  method: string;
-  url: string;
-  path: string;
-  status: number;
-  outcome: string;
-  error: string | null;
-  kind: "http" | "websocket";
-  requestSize: number;
-  responseSize: number;
-  contentType: string | null;
-  state: "open" | "done";
-};
+/** The list view of one exchange, as the API sends it (the relay's own type). */
+export type { CaptureSummary };
 
 /** A stored body: `text` only when the stored bytes are UTF-8. */
 export type CaptureBody = { size: number; truncated: boolean; base64: string; text?: string };

@@ -1,9 +1,9 @@
 // A real browser through host mode: EventSource events arrive one by one, and a WebSocket
 // negotiates its subprotocol and echoes, exactly as a frontend on *.localhost would see it.
 
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type AgentProcess, hostUrl, type RelayProcess, startAgent, startRelay } from "./harness";
+import { type AgentProcess, hostUrl, launchChromium, type RelayProcess, startAgent, startRelay } from "./harness";
 import { type Origin, startOrigin } from "./origin";
 
 let relay: RelayProcess;
@@ -14,23 +14,7 @@ let page: Page;
 const NAME = "browser-e2e";
 
 beforeAll(async () => {
-  [relay, origin, browser] = await Promise.all([
-    startRelay(),
-    startOrigin(),
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      // This machine has no network: keep Chromium from trying to reach Google's services.
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    }),
-  ]);
+  [relay, origin, browser] = await Promise.all([startRelay(), startOrigin(), launchChromium()]);
   agent = (await startAgent(relay, origin.port, NAME)).agent;
   page = await browser.newPage();
   // Chromium resolves *.localhost to loopback itself: this is the real host-mode URL.

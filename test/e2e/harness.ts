@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import WebSocket from "ws";
 import { startOrigin } from "./origin";
@@ -131,6 +132,22 @@ export async function startTunnel(name: string) {
     await origin.close();
   };
   return { relay, origin, agent, ready, stop };
+}
+
+/** Debian's headless Chromium. This machine has no network: keep it from trying to reach Google's services. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
 }
 
 /** Reads a body until it breaks off or ends: how a client sees a stream the tunnel failed. */

@@ -5,10 +5,21 @@ import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { type AgentProcess, fetchUrl, hostUrl, once, openWebSocket, type RelayProcess, startAgent, startRelay, TOKEN } from "./harness";
+import {
+  type AgentProcess,
+  fetchUrl,
+  hostUrl,
+  launchChromium,
+  once,
+  openWebSocket,
+  type RelayProcess,
+  startAgent,
+  startRelay,
+  TOKEN,
+} from "./harness";
 import { type Origin, startOrigin } from "./origin";
 
 const NAME = "inspector-e2e";
@@ -79,23 +90,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [relay, origin, rec, browser] = await Promise.all([
-    startRelay(),
-    startOrigin(),
-    startRecordingOrigin(),
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    }),
-  ]);
+  [relay, origin, rec, browser] = await Promise.all([startRelay(), startOrigin(), startRecordingOrigin(), launchChromium()]);
   agents = await Promise.all([startAgent(relay, origin.port, NAME), startAgent(relay, rec.port, REC)]).then((r) => r.map((a) => a.agent));
 });
 
