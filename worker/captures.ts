@@ -9,6 +9,10 @@ import { asText, type CaptureDetail, type CaptureEvent, type CaptureRecord, type
 export const CAPTURE_DEFAULTS = {
   /** Bytes kept per direction per exchange (agent flag --capture-bytes). */
   bodyBytes: 1024 * 1024,
+  /** The most an agent may ask for per direction. */
+  maxBodyBytes: 4 * 1024 * 1024,
+  /** What all live recordings of one tunnel may hold in memory at once; beyond it bodies are truncated. */
+  liveBytes: 24 * 1024 * 1024,
   maxCaptures: 1000,
   maxStoredBytes: 100 * 1024 * 1024,
   /** A SQLite value may not exceed 2 MB. */

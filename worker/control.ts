@@ -21,8 +21,11 @@ export type ControlDeps = {
 };
 
 const MAX_LIST = 1000;
-/** Body bytes one HAR export may hold: the whole store (100 MiB) would not fit in a Worker's memory. */
-const HAR_MAX_BYTES = 32 * 1024 * 1024;
+/**
+ * Stored bytes (bodies and timelines) one HAR export may hold. The document is built in memory, several
+ * times the stored size once encoded, and a Durable Object has 128 MB.
+ */
+const HAR_MAX_BYTES = 8 * 1024 * 1024;
 
 function notFound(tunnel: string, id: string): never {
   throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
@@ -59,11 +62,24 @@ function parseEdits(value: unknown): ReplayEdits {
 }
 
 function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  try {
+    return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  } catch {
+    throw new RelayError("bad-request", "Replay body is not valid base64.");
+  }
 }
 
-/** The request a replay sends: the stored one with the edits applied. A truncated body cannot be sent as is. */
-export function replayRequest(original: StoredCapture, edits: ReplayEdits): { request: Request; path: string; publicUrl: string } {
+/** Headers a replay must not send as captured: the runtime sets the length, and an upgrade cannot be replayed. */
+const NOT_REPLAYED = new Set(["content-length", "upgrade", "connection"]);
+
+/**
+ * The request a replay sends: the stored one with the edits applied, to the same public URL
+ * (path mode keeps its /t/<name> prefix). A truncated body cannot be sent as is.
+ */
+export function replayRequest(
+  original: StoredCapture,
+  edits: ReplayEdits,
+): { request: Request; path: string; publicUrl: string; prefix?: string } {
   const { summary, detail } = original;
   if (summary.kind === "websocket")
     throw new RelayError("bad-request", `Capture "${summary.id}" is a WebSocket; only HTTP exchanges replay.`);
@@ -76,11 +92,21 @@ export function replayRequest(original: StoredCapture, edits: ReplayEdits): { re
   const method = edits.method ?? summary.method;
   const path = edits.path ?? summary.path;
   const headers = new Headers();
-  // The length is the runtime's to set, for whatever body is sent now.
-  for (const [k, v] of edits.headers ?? detail.requestHeaders) if (k.toLowerCase() !== "content-length") headers.append(k, v);
-  const publicUrl = new URL(path, summary.url).href;
+  for (const [k, v] of edits.headers ?? detail.requestHeaders) {
+    if (NOT_REPLAYED.has(k.toLowerCase())) continue;
+    try {
+      headers.append(k, v);
+    } catch {
+      throw new RelayError("bad-request", `Replay header "${k}" is not a valid HTTP header.`);
+    }
+  }
+  // The captured URL is <origin><prefix><path>; the prefix is empty in host mode.
+  const url = new URL(summary.url);
+  const full = url.pathname + url.search;
+  const prefix = full.endsWith(summary.path) ? full.slice(0, full.length - summary.path.length) : "";
+  const publicUrl = `${url.origin}${prefix}${path}`;
   const request = new Request(publicUrl, { method, headers, body: method === "GET" || method === "HEAD" ? null : body });
-  return { request, path, publicUrl };
+  return { request, path, publicUrl, ...(prefix ? { prefix } : {}) };
 }
 
 /** The Hono app for `/_porthole/api/tunnels/:name/…`, mounted inside the tunnel's Durable Object. */
@@ -115,7 +141,7 @@ export function controlApp(deps: ControlDeps): Hono {
     for (const summary of store.list(MAX_LIST)) {
       const capture = store.get(summary.id);
       if (!capture) continue;
-      bytes += capture.requestBody.byteLength + capture.responseBody.byteLength;
+      bytes += capture.requestBody.byteLength + capture.responseBody.byteLength + JSON.stringify(capture.detail).length;
       if (bytes > HAR_MAX_BYTES && captures.length > 0) break;
       captures.push(capture);
     }

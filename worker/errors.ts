@@ -37,6 +37,8 @@ export class RelayError extends Error {
       headers: {
         "Content-Type": "text/plain; charset=utf-8",
         "Cache-Control": "no-store",
+        // The sentence may quote a name or id from the request; it must never be sniffed as HTML.
+        "X-Content-Type-Options": "nosniff",
         "X-Porthole-Error": this.code,
         ...this.headers,
       },

@@ -28,6 +28,8 @@ export type ExchangeOptions = {
   send: (frame: RelayFrame) => void;
   /** Records the exchange as it streams. */
   recorder: Recorder;
+  /** Path mode: the tunnel shares the relay's origin with the inspector. */
+  pathMode: boolean;
   /** Called once, when the exchange leaves memory, with how it ended. */
   onDone: (outcome: Outcome, error?: string) => void;
 };
@@ -66,8 +68,11 @@ export class HttpExchange {
   private readonly inbox = new Inbox();
   private readonly outbox: Outbox;
   private finished = false;
+  /** True once the whole request body went to the agent (or there was none). */
+  private requestDone: boolean;
 
   constructor(private readonly o: ExchangeOptions) {
+    this.requestDone = o.body === null;
     this.outbox = new Outbox(
       (chunk) => o.send({ type: "data", stream: o.id, chunk }),
       () => o.send({ type: "end", stream: o.id }),
@@ -167,7 +172,10 @@ export class HttpExchange {
         if (this.finished) return void reader.cancel().catch(() => {});
         const { done, value } = await reader.read();
         if (this.finished) return void reader.cancel().catch(() => {});
-        if (done) return this.outbox.end();
+        if (done) {
+          this.requestDone = true;
+          return this.outbox.end();
+        }
         this.o.recorder.requestChunk(value);
         this.outbox.push(value, undefined);
       }
@@ -180,6 +188,8 @@ export class HttpExchange {
   private response(head: ResponseHead): Response {
     const headers = new Headers();
     for (const [k, v] of head.headers) headers.append(k, v);
+    // A path-mode page may not claim the whole relay origin for a service worker (and so the inspector's login).
+    if (this.o.pathMode) headers.delete("Service-Worker-Allowed");
     const encoded = headers.has("Content-Encoding");
     const nullBody = !head.body || this.o.method === "HEAD" || NULL_BODY_STATUS.has(head.status);
     this.o.recorder.responseHead(head.status, head.headers);
@@ -222,7 +232,8 @@ export class HttpExchange {
       settle.resolve(make());
     } catch (err) {
       const message = `the local response head was not valid HTTP (${(err as Error).message})`;
-      settle.reject(new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${message}.`));
+      this.settle = settle;
+      this.rejectHead(new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" could not complete "${this.label}": ${message}.`));
       this.fail("local-error", message);
     }
   }
@@ -243,6 +254,8 @@ export class HttpExchange {
       new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" got no response head for "${this.label}" from the agent.`),
     );
     this.outbox.cancel();
+    // An answer that came before the upload finished: the capture holds only part of the body.
+    if (!this.requestDone) this.o.recorder.requestCutShort();
     this.o.onDone(outcome, error);
   }
 }

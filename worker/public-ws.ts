@@ -5,7 +5,7 @@
 
 import { Inbox, MessageAssembler, Outbox } from "./flow";
 import { LIMITS, ProtocolError, type RelayFrame, type WsClose, type WsMessage } from "./protocol";
-import type { Recorder } from "./recorder";
+import type { Outcome, Recorder } from "./recorder";
 
 /** Attachment stored on each public socket. */
 export type PublicAttachment = { role: "public"; id: number; tunnel: string };
@@ -43,7 +43,7 @@ export class PublicSockets {
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly send: (frame: RelayFrame) => void,
-    private readonly save: (recorder: Recorder) => void,
+    private readonly save: (recorder: Recorder, final: boolean) => void,
   ) {}
 
   /** Accepts the public side of an upgrade the local server has accepted. */
@@ -113,7 +113,7 @@ export class PublicSockets {
   closeAll(code: number, reason: string): void {
     for (const ws of this.ctx.getWebSockets("public")) {
       const att = ws.deserializeAttachment() as PublicAttachment;
-      this.closePublic(ws, att.id, code, reason);
+      this.closePublic(ws, att.id, code, reason, "agent-gone");
     }
   }
 
@@ -135,16 +135,16 @@ export class PublicSockets {
     if (link.flushTimer !== undefined) clearTimeout(link.flushTimer);
     link.flushTimer = setTimeout(() => {
       link.flushTimer = undefined;
-      this.save(recorder);
+      this.save(recorder, false);
     }, FLUSH_AFTER_MS);
   }
 
-  private closePublic(ws: WebSocket, id: number, code: number, reason: string): void {
+  private closePublic(ws: WebSocket, id: number, code: number, reason: string, outcome: Outcome = "ok"): void {
     const link = this.links.get(id);
     if (link?.recorder) {
       if (link.flushTimer !== undefined) clearTimeout(link.flushTimer);
-      link.recorder.end("ok", code === 1000 || code === 1005 ? undefined : `closed ${code}${reason ? ` ${reason}` : ""}`);
-      this.save(link.recorder);
+      link.recorder.end(outcome, code === 1000 || code === 1005 ? undefined : `closed ${code}${reason ? ` ${reason}` : ""}`);
+      this.save(link.recorder, true);
     }
     link?.toAgent.cancel();
     this.links.delete(id);

@@ -53,6 +53,9 @@ export type CaptureRecord = { summary: CaptureSummary; detail: CaptureDetail; re
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/** A timeline is stored in one SQLite row with the rest of the detail; a value may not exceed 2 MB. */
+const EVENTS_MAX_BYTES = 1024 * 1024;
+
 /** Text when the bytes are valid UTF-8, else undefined. */
 export function asText(bytes: Uint8Array): string | undefined {
   try {
@@ -69,26 +72,57 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** Keeps the first `cap` bytes of a stream and counts the rest. */
+/**
+ * Bytes all live recordings of one tunnel may hold together. Each exchange keeps up to the cap,
+ * but many stalled exchanges at once must not exhaust the object's memory (128 MB per isolate).
+ */
+export class RecordingBudget {
+  private held = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Grants up to `bytes`; what it grants must be given back with `release`. */
+  take(bytes: number): number {
+    const granted = Math.max(0, Math.min(bytes, this.limit - this.held));
+    this.held += granted;
+    return granted;
+  }
+
+  release(bytes: number): void {
+    this.held = Math.max(0, this.held - bytes);
+  }
+}
+
+/** Keeps the first `cap` bytes of a stream, within the tunnel's budget, and counts the rest. */
 class Tap {
   private parts: Uint8Array[] = [];
   stored = 0;
   size = 0;
+  /** Set when the exchange ended before this direction's body did. */
+  cut = false;
 
-  constructor(private readonly cap: number) {}
+  constructor(
+    private readonly cap: number,
+    private readonly budget: RecordingBudget,
+  ) {}
 
   push(chunk: Uint8Array): void {
     this.size += chunk.byteLength;
-    const room = this.cap - this.stored;
+    const room = this.budget.take(Math.min(this.cap - this.stored, chunk.byteLength));
     if (room <= 0) return;
     // Copied: the chunk's buffer belongs to a frame or a stream and may be reused.
-    const kept = chunk.slice(0, Math.min(room, chunk.byteLength));
+    const kept = chunk.slice(0, room);
     this.parts.push(kept);
     this.stored += kept.byteLength;
   }
 
   get truncated(): boolean {
-    return this.size > this.stored;
+    return this.cut || this.size > this.stored;
+  }
+
+  /** Gives the held bytes back to the budget once the capture is written. */
+  release(): void {
+    this.budget.release(this.stored);
   }
 
   bytes(): Uint8Array {
@@ -107,6 +141,7 @@ export type RecorderOptions = {
   replayOf: string | null;
   /** Bytes kept per direction, and for the event timeline. */
   cap: number;
+  budget: RecordingBudget;
 };
 
 /** One exchange being recorded. */
@@ -114,7 +149,7 @@ export class Recorder {
   readonly startedAt = Date.now();
   private readonly request: Tap;
   private readonly response: Tap;
-  private status = 0;
+  private statusCode = 0;
   private responseHeaders: HeaderList | null = null;
   private readonly events: CaptureEvent[] = [];
   private eventBytes = 0;
@@ -127,8 +162,8 @@ export class Recorder {
   private endedAt: number | undefined;
 
   constructor(readonly o: RecorderOptions) {
-    this.request = new Tap(o.cap);
-    this.response = new Tap(o.cap);
+    this.request = new Tap(o.cap, o.budget);
+    this.response = new Tap(o.cap, o.budget);
   }
 
   get id(): string {
@@ -141,7 +176,7 @@ export class Recorder {
 
   /** The response head; an event-stream response also gets its events on the timeline. */
   responseHead(status: number, headers: HeaderList): void {
-    this.status = status;
+    this.statusCode = status;
     this.responseHeaders = headers;
     const type = headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
     if (type.toLowerCase().startsWith("text/event-stream")) {
@@ -160,6 +195,15 @@ export class Recorder {
       if (text.trim()) this.event({ type: "sse", direction: "out", binary: false, bytes: new TextEncoder().encode(text) });
   }
 
+  private sseEvent(text: string): void {
+    if (text.trim()) this.event({ type: "sse", direction: "out", binary: false, bytes: new TextEncoder().encode(text) });
+  }
+
+  /** The exchange ended before the request body was all read: what was kept is not the whole body. */
+  requestCutShort(): void {
+    this.request.cut = true;
+  }
+
   /** A WebSocket message; `in` is public client → local server. */
   wsMessage(direction: "in" | "out", binary: boolean, bytes: Uint8Array): void {
     if (direction === "in") this.request.size += bytes.byteLength;
@@ -169,7 +213,7 @@ export class Recorder {
 
   /** The relay answered this exchange itself, with one of its own errors. */
   relayAnswer(status: number, code: string, message: string): void {
-    this.status = status;
+    this.statusCode = status;
     this.responseHeaders = [
       ["content-type", "text/plain; charset=utf-8"],
       ["x-porthole-error", code],
@@ -180,6 +224,9 @@ export class Recorder {
   /** Marks how the exchange ended; the first call wins. */
   end(outcome: Outcome, error?: string): void {
     if (this.endedAt !== undefined) return;
+    // A last event the stream ended without a blank line after still counts.
+    if (this.sseBuffer) this.sseEvent(this.sseBuffer);
+    this.sseBuffer = undefined;
     this.endedAt = Date.now();
     this.outcome = outcome;
     this.error = error ?? null;
@@ -196,7 +243,7 @@ export class Recorder {
       method: o.method,
       url: o.url,
       path: o.path,
-      status: this.status,
+      status: this.statusCode,
       outcome: this.outcome,
       error: this.error,
       kind: o.kind,
@@ -207,8 +254,14 @@ export class Recorder {
     };
   }
 
+  /** The response status so far (101 once a WebSocket was accepted). */
+  get status(): number {
+    return this.statusCode;
+  }
+
+  /** The finished capture; the bytes it held go back to the budget. */
   record(): CaptureRecord {
-    return {
+    const record: CaptureRecord = {
       summary: this.summary(),
       detail: {
         clientIp: this.o.clientIp,
@@ -222,24 +275,34 @@ export class Recorder {
       requestBody: this.request.bytes(),
       responseBody: this.response.bytes(),
     };
+    return record;
+  }
+
+  /** Gives the held bytes back; call once, when the capture is written for the last time. */
+  release(): void {
+    this.request.release();
+    this.response.release();
   }
 
   private event(e: { type: "sse" | "ws"; direction: "in" | "out"; binary: boolean; bytes: Uint8Array }): void {
     if (this.eventsTruncated) return;
-    if (this.eventBytes + e.bytes.byteLength > this.o.cap) {
-      this.eventsTruncated = true;
-      return;
-    }
-    this.eventBytes += e.bytes.byteLength;
     const text = e.binary ? undefined : asText(e.bytes);
-    this.events.push({
+    const entry: CaptureEvent = {
       t: Date.now() - this.startedAt,
       type: e.type,
       direction: e.direction,
       binary: e.binary,
       size: e.bytes.byteLength,
       ...(text === undefined ? { base64: toBase64(e.bytes) } : { text }),
-    });
+    };
+    // Counted as stored, JSON-escaped, so the timeline fits its row whatever the bytes are.
+    const stored = JSON.stringify(entry).length;
+    if (this.eventBytes + stored > Math.min(this.o.cap, EVENTS_MAX_BYTES)) {
+      this.eventsTruncated = true;
+      return;
+    }
+    this.eventBytes += stored;
+    this.events.push(entry);
   }
 }
 

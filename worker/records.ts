@@ -3,10 +3,12 @@
 
 import { CAPTURE_DEFAULTS, CaptureStore } from "./captures";
 import { broadcast } from "./feed";
-import type { Recorder } from "./recorder";
+import { type Recorder, RecordingBudget } from "./recorder";
 
 export class TunnelRecords {
   private captures?: CaptureStore;
+  /** What all of this tunnel's live recordings may hold in memory together. */
+  readonly budget = new RecordingBudget(CAPTURE_DEFAULTS.liveBytes);
 
   constructor(private readonly ctx: DurableObjectState) {}
 
@@ -27,9 +29,10 @@ export class TunnelRecords {
     );
   }
 
-  /** Bytes of each body to keep in a capture. */
+  /** Bytes of each body to keep in a capture, as the agent asked, within the relay's maximum. */
   captureBytes(): number {
-    return Number(this.meta("capture_bytes") ?? CAPTURE_DEFAULTS.bodyBytes);
+    const asked = Number(this.meta("capture_bytes") ?? CAPTURE_DEFAULTS.bodyBytes);
+    return Number.isFinite(asked) ? Math.min(Math.max(0, asked), CAPTURE_DEFAULTS.maxBodyBytes) : CAPTURE_DEFAULTS.bodyBytes;
   }
 
   /** When an agent last connected. */
@@ -43,10 +46,19 @@ export class TunnelRecords {
     return this.captures;
   }
 
-  /** Writes a finished exchange once, and tells the feed. */
-  save(recorder: Recorder): void {
+  /**
+   * Writes an exchange. `final` is its one write when it ends, which also tells the feed; a
+   * long-lived WebSocket is also written when it goes quiet, so a hibernation loses nothing.
+   */
+  save(recorder: Recorder, final = true): void {
     const record = recorder.record();
-    this.store().save(record);
+    try {
+      this.store().save(record);
+    } catch (err) {
+      console.error(`tunnel=${record.summary.url} capture ${record.summary.id} not stored: ${String(err)}`);
+    }
+    if (!final) return;
+    recorder.release();
     broadcast(this.ctx, { type: "end", capture: record.summary });
   }
 

@@ -51,7 +51,7 @@ export class Tunnel extends DurableObject<Env> {
     this.sockets = new PublicSockets(
       ctx,
       (f) => this.link.send(f),
-      (recorder) => this.records.save(recorder),
+      (recorder, final) => this.records.save(recorder, final),
     );
     // One line per start: after hibernation the object is rebuilt, and this shows it happened.
     console.log(`tunnel=${ctx.id.name ?? ctx.id.toString()} object started`);
@@ -90,6 +90,7 @@ export class Tunnel extends DurableObject<Env> {
       kind: upgrade ? "websocket" : "http",
       replayOf,
       cap: this.records.captureBytes(),
+      budget: this.records.budget,
     });
     try {
       await this.waitForAgent(route, `${method} ${route.path}`);
@@ -124,11 +125,12 @@ export class Tunnel extends DurableObject<Env> {
       headTimeoutMs: this.settings.responseHeadTimeoutMs,
       send: (f) => this.link.send(f),
       recorder,
+      pathMode: route.mode === "path",
       onDone: (outcome, error) => {
         this.exchanges.delete(id);
         if (this.exchanges.size === 0) this.link.disarmWatchdog();
         // An accepted WebSocket goes on recording its messages until it closes; public-ws saves it then.
-        if (upgrade && outcome === "ok") return;
+        if (recorder.status === 101 && outcome === "ok") return;
         recorder.end(outcome, error);
         this.records.save(recorder);
       },
@@ -257,8 +259,16 @@ export class Tunnel extends DurableObject<Env> {
   private async replay(tunnel: string, id: string, edits: ReplayEdits): Promise<{ id: string; status: number }> {
     const original = this.records.store().get(id);
     if (!original) throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
-    const { request, path, publicUrl } = replayRequest(original, edits);
-    const route: PublicRoute = { kind: "public", name: tunnel, mode: "host", path, publicUrl, clientIp: original.detail.clientIp };
+    const { request, path, publicUrl, prefix } = replayRequest(original, edits);
+    const route: PublicRoute = {
+      kind: "public",
+      name: tunnel,
+      mode: prefix ? "path" : "host",
+      path,
+      publicUrl,
+      clientIp: original.detail.clientIp,
+      ...(prefix ? { prefix } : {}),
+    };
     const { response, captureId } = await this.forward(request, route, id);
     // The capture is written when the body ends; drain it without holding up the answer.
     this.ctx.waitUntil(response.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve());

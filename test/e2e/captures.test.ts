@@ -127,6 +127,18 @@ describe("capture contents", () => {
     }
   });
 
+  it("flags a request body cut short when the local server answered before reading it all", async () => {
+    await tunnel("cap-early");
+    const res = await fetchUrl(hostUrl(relay, "cap-early", "/status/413"), { method: "POST", body: Buffer.alloc(4 * 1024 * 1024, 66) });
+    expect(res.status).toBe(413);
+    await res.arrayBuffer();
+    const c = await latest("cap-early");
+    expect(c.request.body.truncated).toBe(true);
+    const replay = await api(`/tunnels/cap-early/captures/${c.id}/replay`, { method: "POST" });
+    expect(replay.status).toBe(409);
+    expect(replay.headers.get("x-porthole-error")).toBe("capture-truncated");
+  });
+
   it("records SSE events one by one with their times", async () => {
     await tunnel("cap-sse");
     const res = await fetchUrl(hostUrl(relay, "cap-sse", "/stream?n=3&interval=200"));
@@ -185,6 +197,18 @@ describe("replay", () => {
     expect(replay.replayOf).toBe(original.id);
     const echo = JSON.parse(replay.response!.body.text!) as { method: string; url: string; length: number };
     expect(echo).toMatchObject({ method: "POST", url: "/echo?first", length: "original body".length });
+  });
+
+  it("replays a path-mode capture through path mode, prefix and all", async () => {
+    await tunnel("cap-path");
+    await fetchUrl(`${relay.url}/t/cap-path/echo?via=path`);
+    const original = await latest("cap-path");
+    const answer = (await (await api(`/tunnels/cap-path/captures/${original.id}/replay`, { method: "POST" })).json()) as { id: string };
+    const replay = await latest("cap-path", (c) => c.id === answer.id);
+    expect(replay.url).toBe(`${relay.url}/t/cap-path/echo?via=path`);
+    const echo = JSON.parse(replay.response!.body.text!) as { url: string; rawHeaders: string[] };
+    expect(echo.url).toBe("/echo?via=path");
+    expect(echo.rawHeaders).toContain("/t/cap-path");
   });
 
   it("replays with edits to method, path, headers and body", async () => {
