@@ -3,17 +3,17 @@
 
 import type { CaptureSummary } from "./recorder";
 
-/** Attachment stored on each feed socket. */
-export type FeedAttachment = { role: "feed"; tunnel: string };
+/** Attachment stored on each feed socket; a subscriber from an inspector session expires with it. */
+export type FeedAttachment = { role: "feed"; tunnel: string; expiresAt?: number };
 
 /** A feed message, as docs/captures-api.md describes it. */
 export type FeedMessage = { type: "start" | "end"; capture: CaptureSummary } | { type: "clear" };
 
 /** Accepts a feed subscriber. */
-export function acceptFeed(ctx: DurableObjectState, tunnel: string): Response {
+export function acceptFeed(ctx: DurableObjectState, tunnel: string, expiresAt?: number): Response {
   const pair = new WebSocketPair();
   ctx.acceptWebSocket(pair[1], ["feed"]);
-  pair[1].serializeAttachment({ role: "feed", tunnel } satisfies FeedAttachment);
+  pair[1].serializeAttachment({ role: "feed", tunnel, ...(expiresAt ? { expiresAt } : {}) } satisfies FeedAttachment);
   return new Response(null, { status: 101, webSocket: pair[0] });
 }
 
@@ -22,8 +22,14 @@ export function broadcast(ctx: DurableObjectState, message: FeedMessage): void {
   const sockets = ctx.getWebSockets("feed");
   if (sockets.length === 0) return;
   const text = JSON.stringify(message);
+  const now = Date.now();
   for (const ws of sockets) {
     try {
+      const { expiresAt } = ws.deserializeAttachment() as FeedAttachment;
+      if (expiresAt !== undefined && now > expiresAt) {
+        ws.close(4001, "porthole: the inspector session expired");
+        continue;
+      }
       ws.send(text);
     } catch {
       // Closing: its close event cleans up.

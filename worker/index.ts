@@ -71,11 +71,11 @@ app.get("/_porthole/api/tunnels", async (c) => {
 
 app.all("/_porthole/api/tunnels/:name/*", async (c) => {
   const name = c.req.param("name");
-  await authorizeControl(c.req.raw, c.env.AGENT_TOKEN, `read the captures of tunnel "${name}"`);
+  const { expiresAt } = await authorizeControl(c.req.raw, c.env.AGENT_TOKEN, `read the captures of tunnel "${name}"`);
   if (!TUNNEL_NAME.test(name)) throw new RelayError("tunnel-not-found", `No tunnel is called "${name}".`);
   const url = new URL(c.req.url);
   const path = url.pathname.slice(`/_porthole/api/tunnels/${name}`.length) + url.search;
-  return toTunnel(c.env, c.req.raw, { kind: "control", name, path });
+  return toTunnel(c.env, c.req.raw, { kind: "control", name, path, ...(expiresAt ? { expiresAt } : {}) });
 });
 
 // The inspector: a page the worker serves itself, behind a login that sets the session cookie.

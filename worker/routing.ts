@@ -7,7 +7,7 @@ import { TUNNEL_NAME } from "./protocol";
 export type Route =
   | { kind: "connect"; name: string; url: string; pathUrl: string }
   /** The captures API for this tunnel; `path` is what follows /_porthole/api/tunnels/<name>. */
-  | { kind: "control"; name: string; path: string }
+  | { kind: "control"; name: string; path: string /** When the caller's inspector session ends. */; expiresAt?: number }
   | {
       kind: "public";
       name: string;

@@ -35,26 +35,33 @@ function cookie(request: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** True when the request carries an unexpired session signed with this token. */
-export async function hasSession(request: Request, token: string | undefined): Promise<boolean> {
+/** When the request's session ends (ms since the epoch), or undefined when it has no valid session. */
+export async function sessionExpiry(request: Request, token: string | undefined): Promise<number | undefined> {
   const value = token ? cookie(request, SESSION_COOKIE) : undefined;
   const [expires, mac] = value?.split(".") ?? [];
-  if (!token || !expires || !mac || Number(expires) * 1000 < Date.now()) return false;
-  return tokensEqual(mac, await sign(token, Number(expires)));
+  if (!token || !expires || !mac || Number(expires) * 1000 < Date.now()) return undefined;
+  return (await tokensEqual(mac, await sign(token, Number(expires)))) ? Number(expires) * 1000 : undefined;
+}
+
+/** True when the request carries an unexpired session signed with this token. */
+export async function hasSession(request: Request, token: string | undefined): Promise<boolean> {
+  return (await sessionExpiry(request, token)) !== undefined;
 }
 
 /**
  * Lets a control-plane request through with the bearer token, or with a session cookie plus the
- * cross-site defences; throws `unauthorized` otherwise.
+ * cross-site defences; throws `unauthorized` otherwise. Returns when a cookie session ends, so a
+ * long-lived connection (the feed) can end with it.
  */
-export async function authorizeControl(request: Request, token: string | undefined, action: string): Promise<void> {
+export async function authorizeControl(request: Request, token: string | undefined, action: string): Promise<{ expiresAt?: number }> {
   if (!token) throw new RelayError("unauthorized", `Cannot ${action}: the relay has no AGENT_TOKEN configured.`);
   const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get("Authorization") ?? "")?.[1];
   if (bearer !== undefined) {
-    if (await tokensEqual(bearer, token)) return;
+    if (await tokensEqual(bearer, token)) return {};
     throw new RelayError("unauthorized", `Cannot ${action}: the bearer token is wrong.`);
   }
-  if (!(await hasSession(request, token))) {
+  const expiresAt = await sessionExpiry(request, token);
+  if (expiresAt === undefined) {
     throw new RelayError("unauthorized", `Cannot ${action}: log in at /_porthole/inspect/<name> or send the bearer token.`);
   }
   const origin = request.headers.get("Origin");
@@ -68,4 +75,5 @@ export async function authorizeControl(request: Request, token: string | undefin
       `Cannot ${action}: cross-site requests are refused (send X-Porthole-CSRF: 1 from the same origin).`,
     );
   }
+  return { expiresAt };
 }

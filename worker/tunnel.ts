@@ -249,7 +249,7 @@ export class Tunnel extends DurableObject<Env> {
       store: () => this.records.store(),
       status: () => ({ online: this.link.agent() !== undefined, connectedAt: this.records.connectedAt() }),
       replay: (id, edits) => this.replay(route.name, id, edits),
-      acceptFeed: () => acceptFeed(this.ctx, route.name),
+      acceptFeed: () => acceptFeed(this.ctx, route.name, route.expiresAt),
       cleared: () => broadcast(this.ctx, { type: "clear" }),
     });
     return Promise.resolve(app.fetch(new Request(new URL(route.path, "http://tunnel"), request)));

@@ -9,11 +9,6 @@ export const TOKEN = "test-token";
 /** Default wait for an event that should come promptly. */
 export const WAIT_MS = 3_000;
 
-/**
- * The agent heartbeat the relay answers without waking (tunnel.ts, setWebSocketAutoResponse).
- * Mirrored here because protocol.ts does not export it; one place to change if it moves.
- */
-
 export type Closed = { code: number; reason: string };
 
 /** A tunnel name no other test uses, so tests never share a Durable Object. */
