@@ -1,7 +1,7 @@
 // A small client for the relay's captures API (docs/captures-api.md), for the CLI's commands.
 
 import WebSocket from "ws";
-import type { CaptureSummary } from "../worker/recorder";
+import type { CaptureSummary } from "../worker/capture-model";
 
 /** Tunables of the API client. */
 export const API_DEFAULTS = {

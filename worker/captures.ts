@@ -2,8 +2,9 @@
 // SQLite rows hold at most 2 MB, so bodies are split into parts.
 
 import { concatBytes } from "./batcher";
+import type { CaptureDetail, CaptureEvent, CaptureRecord, CaptureSummary } from "./capture-model";
 import type { HeaderList } from "./protocol";
-import { asText, type CaptureDetail, type CaptureEvent, type CaptureRecord, type CaptureSummary, toBase64 } from "./recorder";
+import { asText, toBase64 } from "./recorder";
 
 /** Retention and size defaults for captures. */
 export const CAPTURE_DEFAULTS = {

@@ -1,10 +1,11 @@
 // One public request carried over the agent socket: an HTTP request/response pair, or a
 // WebSocket upgrade until the local server accepts or refuses it.
 
+import type { Outcome } from "./capture-model";
 import { RelayError } from "./errors";
 import { Inbox, Outbox } from "./flow";
 import type { HeaderList, RelayFrame, Reset, ResetCode, ResponseHead, WsAccept } from "./protocol";
-import type { Outcome, Recorder } from "./recorder";
+import type { Recorder } from "./recorder";
 
 /** Frames the agent sends for an exchange that is still in memory. */
 export type ExchangeFrame =

@@ -1,7 +1,7 @@
 // The live capture feed: hibernatable WebSockets tagged "feed", so an open inspector does not keep
 // an idle tunnel awake. Each exchange pushes its summary when it starts and when it ends.
 
-import type { CaptureSummary } from "./recorder";
+import type { CaptureSummary } from "./capture-model";
 
 /** Attachment stored on each feed socket; a subscriber from an inspector session expires with it. */
 export type FeedAttachment = { role: "feed"; tunnel: string; expiresAt?: number };

@@ -1,6 +1,7 @@
 // HAR 1.2 export of stored captures, for browser devtools and other tools.
 
 import type { StoredCapture } from "./captures";
+import { headerValue } from "./headers";
 import type { HeaderList } from "./protocol";
 import { asText, toBase64 } from "./recorder";
 
@@ -14,7 +15,7 @@ function content(bytes: Uint8Array, size: number, mimeType: string) {
 function entry(c: StoredCapture) {
   const { summary: s, detail: d } = c;
   const url = new URL(s.url);
-  const requestType = d.requestHeaders.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
+  const requestType = headerValue(d.requestHeaders, "content-type") ?? "";
   return {
     startedDateTime: new Date(s.startedAt).toISOString(),
     time: s.durationMs,
@@ -36,7 +37,7 @@ function entry(c: StoredCapture) {
       cookies: [],
       headers: header(d.responseHeaders ?? []),
       content: content(c.responseBody, s.responseSize, s.contentType ?? ""),
-      redirectURL: d.responseHeaders?.find(([k]) => k.toLowerCase() === "location")?.[1] ?? "",
+      redirectURL: headerValue(d.responseHeaders ?? [], "location") ?? "",
       headersSize: -1,
       bodySize: s.responseSize,
     },

@@ -3,9 +3,10 @@
 // attachments after a wake. The in-memory flow state starts fresh then, which is right because
 // both sides grant back all credit whenever a message completes: an idle link is at full window.
 
+import type { Outcome } from "./capture-model";
 import { Inbox, MessageAssembler, Outbox } from "./flow";
 import { LIMITS, ProtocolError, type RelayFrame, type WsClose, type WsMessage } from "./protocol";
-import type { Outcome, Recorder } from "./recorder";
+import type { Recorder } from "./recorder";
 
 /** Attachment stored on each public socket. */
 export type PublicAttachment = { role: "public"; id: number; tunnel: string };

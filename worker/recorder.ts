@@ -2,54 +2,9 @@
 // at most the capture cap per direction, so recording costs no more than that whatever the body size.
 
 import { concatBytes } from "./batcher";
+import type { CaptureEvent, CaptureRecord, CaptureSummary, Outcome } from "./capture-model";
+import { headerValue } from "./headers";
 import type { HeaderList } from "./protocol";
-
-/** How an exchange ended. */
-export type Outcome = "ok" | "local-unreachable" | "local-timeout" | "local-error" | "client-aborted" | "tunnel-offline" | "agent-gone";
-
-/** One SSE event or WebSocket message on a capture's timeline. */
-export type CaptureEvent = {
-  t: number;
-  type: "sse" | "ws";
-  direction: "in" | "out";
-  binary: boolean;
-  size: number;
-  text?: string;
-  base64?: string;
-};
-
-/** The list view of a capture (docs/captures-api.md). */
-export type CaptureSummary = {
-  id: string;
-  replayOf: string | null;
-  startedAt: number;
-  durationMs: number;
-  method: string;
-  url: string;
-  path: string;
-  status: number;
-  outcome: Outcome;
-  error: string | null;
-  kind: "http" | "websocket";
-  requestSize: number;
-  responseSize: number;
-  contentType: string | null;
-  state: "open" | "done";
-};
-
-/** What the store keeps besides the summary and the body bytes. */
-export type CaptureDetail = {
-  clientIp: string;
-  requestHeaders: HeaderList;
-  responseHeaders: HeaderList | null;
-  requestTruncated: boolean;
-  responseTruncated: boolean;
-  events: CaptureEvent[];
-  eventsTruncated: boolean;
-};
-
-/** A finished capture, ready to store. */
-export type CaptureRecord = { summary: CaptureSummary; detail: CaptureDetail; requestBody: Uint8Array; responseBody: Uint8Array };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -178,7 +133,7 @@ export class Recorder {
   responseHead(status: number, headers: HeaderList): void {
     this.statusCode = status;
     this.responseHeaders = headers;
-    const type = headers.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? "";
+    const type = headerValue(headers, "content-type") ?? "";
     if (type.toLowerCase().startsWith("text/event-stream")) {
       this.sseBuffer = "";
       this.sseDecoder = new TextDecoder();
@@ -234,7 +189,7 @@ export class Recorder {
 
   summary(): CaptureSummary {
     const o = this.o;
-    const type = this.responseHeaders?.find(([k]) => k.toLowerCase() === "content-type")?.[1] ?? null;
+    const type = (this.responseHeaders && headerValue(this.responseHeaders, "content-type")) ?? null;
     return {
       id: o.id,
       replayOf: o.replayOf,

@@ -55,7 +55,7 @@ export class TunnelRecords {
     try {
       this.store().save(record);
     } catch (err) {
-      console.error(`tunnel=${record.summary.url} capture ${record.summary.id} not stored: ${String(err)}`);
+      console.error(`capture=${record.summary.id} url=${record.summary.url} not stored: ${String(err)}`);
     }
     if (!final) return;
     recorder.release();

@@ -1,0 +1,51 @@
+// The shape of a capture, shared by the recorder, the store, the feed, HAR export and the CLI.
+// Platform-neutral types only (docs/captures-api.md is the public contract).
+
+import type { HeaderList } from "./protocol";
+
+/** How an exchange ended. */
+export type Outcome = "ok" | "local-unreachable" | "local-timeout" | "local-error" | "client-aborted" | "tunnel-offline" | "agent-gone";
+
+/** One SSE event or WebSocket message on a capture's timeline. */
+export type CaptureEvent = {
+  t: number;
+  type: "sse" | "ws";
+  direction: "in" | "out";
+  binary: boolean;
+  size: number;
+  text?: string;
+  base64?: string;
+};
+
+/** The list view of a capture (docs/captures-api.md). */
+export type CaptureSummary = {
+  id: string;
+  replayOf: string | null;
+  startedAt: number;
+  durationMs: number;
+  method: string;
+  url: string;
+  path: string;
+  status: number;
+  outcome: Outcome;
+  error: string | null;
+  kind: "http" | "websocket";
+  requestSize: number;
+  responseSize: number;
+  contentType: string | null;
+  state: "open" | "done";
+};
+
+/** What the store keeps besides the summary and the body bytes. */
+export type CaptureDetail = {
+  clientIp: string;
+  requestHeaders: HeaderList;
+  responseHeaders: HeaderList | null;
+  requestTruncated: boolean;
+  responseTruncated: boolean;
+  events: CaptureEvent[];
+  eventsTruncated: boolean;
+};
+
+/** A finished capture, ready to store. */
+export type CaptureRecord = { summary: CaptureSummary; detail: CaptureDetail; requestBody: Uint8Array; responseBody: Uint8Array };
