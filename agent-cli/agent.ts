@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import { FrameBatcher } from "../worker/batcher";
 import type { HostHeaderMode } from "../worker/headers";
+import type { PolicyInput } from "../worker/policy";
 import {
   type AgentFrame,
   assertNever,
@@ -44,12 +45,16 @@ export type AgentOptions = {
   heartbeatMs?: number;
   /** Bytes of each body the relay keeps in a capture (the relay's default, 1 MiB, when absent). */
   captureBytes?: number;
+  /** Idle time before the relay writes a keepalive comment into an event stream; 0 for none (the relay's default when absent). */
+  sseKeepaliveMs?: number;
+  /** Signature checks and access rules; absent keeps the policy the tunnel has on the relay. */
+  policy?: PolicyInput;
   onEvent?: (event: AgentEvent) => void;
 };
 
 /** What the agent reports, one event at a time; `--json` prints them as they come. */
 export type AgentEvent =
-  | { event: "ready"; name: string; url: string; pathUrl: string }
+  | { event: "ready"; name: string; url: string; pathUrl: string; policy: string }
   | { event: "disconnected"; code: number; reason: string }
   | { event: "reconnecting"; attempt: number; delayMs: number; cause: string }
   | {
@@ -62,7 +67,11 @@ export type AgentEvent =
       bytesIn: number;
       bytesOut: number;
       error?: string;
+      /** What the relay checked, such as the signature verdict. */
+      note?: string;
     }
+  /** A request the relay answered itself: an access rule or a failed signature. */
+  | { event: "refused"; method: string; path: string; status: number; reason: string }
   | { event: "fatal"; code: string; message: string };
 
 /** The agent stopped for good; the message was already reported as a "fatal" event. */
@@ -77,7 +86,7 @@ export class AgentFatalError extends Error {
 }
 
 /** Close codes after which reconnecting cannot help. */
-const FATAL_CLOSE = new Set<number>([CloseCode.versionMismatch, CloseCode.nameInUse, CloseCode.replaced]);
+const FATAL_CLOSE = new Set<number>([CloseCode.versionMismatch, CloseCode.nameInUse, CloseCode.replaced, CloseCode.policyInvalid]);
 
 /** A running agent. `done` settles when it stops for good: rejected on a fatal error, resolved on close(). */
 export class Agent {
@@ -137,6 +146,8 @@ export class Agent {
         force: !!this.o.force,
         heartbeatMs,
         captureBytes: this.o.captureBytes,
+        sseKeepaliveMs: this.o.sseKeepaliveMs,
+        policy: this.o.policy,
       });
       this.heartbeat = setInterval(() => this.beat(ws), heartbeatMs);
     });
@@ -239,17 +250,22 @@ export class Agent {
 
   private dispatch(f: RelayFrame): void {
     switch (f.type) {
-      case "ready":
+      case "ready": {
         this.attempt = 0;
-        this.emit({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
-        this.settleReady.resolve({ event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl });
+        const ready = { event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl, policy: f.policy } as const;
+        this.emit(ready);
+        this.settleReady.resolve(ready);
+        return;
+      }
+      case "notice":
+        this.emit({ event: "refused", method: f.method, path: f.path, status: f.status, reason: f.reason });
         return;
       case "error":
       case "goaway":
         this.lastError = { code: f.code, message: f.message };
         return;
       case "request-head":
-        this.streams.set(f.stream, new LocalHttp(f, this.context(f.stream, f.method, f.path)));
+        this.streams.set(f.stream, new LocalHttp(f, this.context(f.stream, f.method, f.path, f.note)));
         return;
       case "ws-open":
         this.streams.set(f.stream, new LocalWs(f, this.context(f.stream, "GET", f.path)));
@@ -273,7 +289,7 @@ export class Agent {
     }
   }
 
-  private context(stream: number, method: string, path: string): StreamContext {
+  private context(stream: number, method: string, path: string, note?: string): StreamContext {
     const started = performance.now();
     return {
       target: this.o.target,
@@ -282,7 +298,7 @@ export class Agent {
       onDone: (summary) => {
         this.streams.delete(stream);
         const durationMs = Math.round((performance.now() - started) * 10) / 10;
-        this.emit({ event: "exchange", stream, method, path, durationMs, ...summary });
+        this.emit({ event: "exchange", stream, method, path, durationMs, ...summary, ...(note ? { note } : {}) });
       },
     };
   }

@@ -2,6 +2,7 @@
 
 import WebSocket from "ws";
 import type { CaptureSummary } from "../worker/capture-model";
+import type { McpView } from "../worker/mcp-view";
 
 /** Tunables of the API client. */
 export const API_DEFAULTS = {
@@ -25,6 +26,9 @@ export type Capture = CaptureSummary & {
 
 /** What a replay may change; anything left out is sent as captured. */
 export type ReplayEdits = { method?: string; path?: string; headers?: [string, string][]; body?: { base64: string } };
+
+/** The MCP view of a tunnel: decoded JSON-RPC messages, requests paired with their answers (the relay's own type). */
+export type McpViewAnswer = McpView & { scanned: number; complete: boolean };
 
 export type FeedMessage = { type: "start" | "end"; capture: CaptureSummary } | { type: "clear" };
 
@@ -72,6 +76,12 @@ export class CapturesApi {
   /** One capture with headers and bodies. */
   get(name: string, id: string): Promise<Capture> {
     return this.call("GET", `${tunnelPath(name)}/captures/${encodeURIComponent(id)}`, `read capture ${id} of tunnel "${name}"`);
+  }
+
+  /** The newest `limit` MCP entries, of `method` (and its sub-methods) when given. */
+  mcp(name: string, opts: { method?: string; limit: number }): Promise<McpViewAnswer> {
+    const query = new URLSearchParams({ limit: String(opts.limit), ...(opts.method ? { method: opts.method } : {}) });
+    return this.call("GET", `${tunnelPath(name)}/mcp?${query}`, `read the MCP messages of tunnel "${name}"`);
   }
 
   /** Sends a capture again, with edits; answers the new capture's id and status. */

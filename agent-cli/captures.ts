@@ -5,6 +5,7 @@ import type WebSocket from "ws";
 import { TUNNEL_NAME } from "../worker/protocol";
 import { type CaptureSummary, CapturesApi, type ReplayEdits } from "./api";
 import { resolveConnection } from "./config";
+import { mcpLine, printable } from "./mcp-lines";
 import { type Printer, size } from "./output";
 
 /** Tunables of the two commands. */
@@ -66,15 +67,18 @@ function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-export type CapturesFlags = ConnectionFlags & { follow?: boolean; limit?: string };
+export type CapturesFlags = ConnectionFlags & { follow?: boolean; limit?: string; mcp?: boolean; "mcp-method"?: string };
 
 /** `porthole captures [NAME]`: the newest captures, then with --follow each one as it completes, until Ctrl-C. */
 export async function runCaptures(args: string[], flags: CapturesFlags, ctx: CommandContext): Promise<void> {
   if (args.length > 1) throw ctx.usage(`"porthole captures" takes at most one tunnel name, got ${args.length} arguments.`);
   const limit = flags.limit === undefined ? CAPTURES_DEFAULTS.limit : Number(flags.limit);
   if (!Number.isInteger(limit) || limit < 1) throw ctx.usage(`--limit expects a positive whole number, got "${flags.limit}".`);
+  const mcp = flags.mcp || flags["mcp-method"] !== undefined;
+  if (mcp && flags.follow) throw ctx.usage("--mcp shows the MCP messages stored so far; it does not combine with --follow.");
   const api = connect(flags, "captures", ctx.usage);
   const name = await tunnelName(api, args[0], ctx.usage);
+  if (mcp) return printMcp(api, name, { method: flags["mcp-method"], limit, json: !!flags.json }, ctx.printer);
   const print = (c: CaptureSummary) => (flags.json ? writeJson(c) : ctx.printer.info(captureLine(c)));
   if (!flags.follow) {
     const { captures } = await api.list(name, limit);
@@ -83,6 +87,18 @@ export async function runCaptures(args: string[], flags: CapturesFlags, ctx: Com
     return;
   }
   await follow(api, name, limit, print, ctx.printer);
+}
+
+/** `porthole captures --mcp`: the relay's MCP view, oldest first, one line (or JSON object) per entry. */
+async function printMcp(api: CapturesApi, name: string, o: { method?: string; limit: number; json: boolean }, p: Printer): Promise<void> {
+  const view = await api.mcp(name, { method: o.method, limit: o.limit });
+  for (const entry of view.entries) o.json ? writeJson(entry) : p.info(mcpLine(entry));
+  for (const note of view.notes) p.info(`porthole  note on capture ${note.captureId}: ${printable(note.message)}`);
+  if (!view.complete) p.info(`porthole  only the newest ${view.scanned} captures were read`);
+  if (view.entries.length === 0) {
+    const which = o.method ? ` of method "${printable(o.method)}"` : "";
+    p.info(`porthole  tunnel "${name}" has no MCP messages${which} on ${api.relay} (methods seen: ${view.methods.join(", ") || "none"})`);
+  }
 }
 
 /** Prints the backlog oldest first, then every completed capture, reconnecting the feed when it drops. */

@@ -3,11 +3,14 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { parseRateLimit } from "../worker/access";
 import type { HostHeaderMode } from "../worker/headers";
-import { HEARTBEAT_MS, TUNNEL_NAME } from "../worker/protocol";
-import { AgentFatalError, startAgent } from "./agent";
+import { type PolicyInput, parsePolicy } from "../worker/policy";
+import { HEARTBEAT_MS, SSE_KEEPALIVE_MS, TUNNEL_NAME } from "../worker/protocol";
+import { type AgentEvent, AgentFatalError, startAgent } from "./agent";
 import { runCaptures, runReplay } from "./captures";
 import { resolveConnection } from "./config";
+import { runMcp, type TunnelExtras } from "./mcp-command";
 import { randomName } from "./names";
 import { type Printer, printAgentEvent, printer } from "./output";
 import { type LocalRelay, startLocalRelay } from "./relay";
@@ -23,6 +26,7 @@ Usage:
   porthole relay [options]                        run the relay locally in workerd
   porthole captures [NAME] [options]              list the requests a tunnel carried
   porthole replay <id> [NAME] [options]           send a captured request again
+  porthole mcp [options] -- <command> [args...]   serve a stdio MCP server over HTTP
 
 http options:
   --relay URL          relay to connect to (env PORTHOLE_RELAY); without one,
@@ -35,8 +39,24 @@ http options:
   --capture-bytes N    bytes of each body the relay keeps in a capture (default 1 MiB)
   --heartbeat S        seconds between heartbeats (default 15); the relay and the
                        agent each call the other dead after three silent periods
+  --sse-keepalive S    seconds an event stream may be idle before the relay writes
+                       a ": keepalive" comment between events (default 20; 0 or off)
+  --verify P:SECRET    verify webhook signatures at the relay (repeatable); P is
+                       github, stripe, slack, standard-webhooks (svix), shopify,
+                       twilio, square, linear, discord, twitch, paddle, zoom,
+                       sendgrid, mailgun, intercom, pagerduty, gitlab, typeform,
+                       calendly, vercel or an hmac recipe
+  --verify-mode MODE   enforce (default: a bad signature gets 401) or log
+  --basic-auth U:P     require HTTP basic auth on the public URL (repeatable)
+  --bearer TOKEN       require "Authorization: Bearer TOKEN" (repeatable)
+  --allow-ip CIDR      allow only these client addresses, IPv4 or IPv6 (repeatable)
+  --rate-limit N/min   at most N requests a minute per client address (429)
   --json               print newline-delimited JSON events
   --verbose            print stack traces on errors
+
+mcp options: the http options except --host-header, then "--" and the command
+  that starts the stdio MCP server. Each client session gets its own server
+  process; clients connect to the public URL + /mcp.
 
 relay options:
   --port N             port on 127.0.0.1 (default 8787; 0 picks a free one)
@@ -50,6 +70,10 @@ captures and replay options (NAME defaults to the relay's only tunnel):
   --token T            agent token of the relay (env PORTHOLE_TOKEN)
   --limit N            captures to list, newest first (default 50)
   --follow             list oldest first, then print each capture as it completes
+  --mcp                list MCP messages instead: each request with its answer
+                       and timing, notifications too (--limit counts them)
+  --mcp-method M       only MCP method M and those under it (tools/call,
+                       notifications); implies --mcp
   --method M           replay with another method
   --path P             replay to another path and query
   --header K:V         replay with header K set to V (repeatable; "K:" removes K)
@@ -67,6 +91,13 @@ const OPTIONS = {
   "host-header": { type: "string" },
   force: { type: "boolean" },
   heartbeat: { type: "string" },
+  "sse-keepalive": { type: "string" },
+  verify: { type: "string", multiple: true },
+  "verify-mode": { type: "string" },
+  "basic-auth": { type: "string", multiple: true },
+  bearer: { type: "string", multiple: true },
+  "allow-ip": { type: "string", multiple: true },
+  "rate-limit": { type: "string" },
   "capture-bytes": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean" },
@@ -74,6 +105,8 @@ const OPTIONS = {
   domain: { type: "string" },
   grace: { type: "string" },
   follow: { type: "boolean" },
+  mcp: { type: "boolean" },
+  "mcp-method": { type: "string" },
   limit: { type: "string" },
   method: { type: "string" },
   path: { type: "string" },
@@ -109,6 +142,35 @@ function heartbeatMs(value: string): number {
   return ms;
 }
 
+function sseKeepaliveMs(value: string): number {
+  if (value === "off" || value === "0") return 0;
+  const ms = Math.round(Number(value) * 1000);
+  if (!Number.isFinite(ms) || ms < SSE_KEEPALIVE_MS.min || ms > SSE_KEEPALIVE_MS.max) {
+    const range = `${SSE_KEEPALIVE_MS.min / 1000} and ${SSE_KEEPALIVE_MS.max / 1000}`;
+    throw new UsageError(`--sse-keepalive expects seconds between ${range}, or 0 or "off", got "${value}".`);
+  }
+  return ms;
+}
+
+/** The policy from --verify and the access flags; undefined when none is given, which keeps the relay's. */
+function policyFlags(flags: Flags): PolicyInput | undefined {
+  const mode = flags["verify-mode"];
+  const given = [flags.verify, flags["basic-auth"], flags.bearer, flags["allow-ip"], flags["rate-limit"], mode];
+  if (given.every((v) => v === undefined)) return undefined;
+  // Checked here too, so a typo fails before connecting.
+  try {
+    const access = {
+      ...(flags["basic-auth"] ? { basicAuth: flags["basic-auth"] } : {}),
+      ...(flags.bearer ? { bearer: flags.bearer } : {}),
+      ...(flags["allow-ip"] ? { allowIp: flags["allow-ip"] } : {}),
+      ...(flags["rate-limit"] ? { rateLimitPerMinute: parseRateLimit(flags["rate-limit"]) } : {}),
+    };
+    return parsePolicy({ verify: flags.verify ?? [], verifyMode: mode ?? "enforce", access }).input;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** 8787 when it is free, else any free port, said out loud. */
 async function embeddedPort(p: Printer): Promise<number> {
   const free = await new Promise<boolean>((resolve) => {
@@ -135,7 +197,7 @@ function onSignal(stop: () => Promise<void>): void {
   process.on("SIGTERM", handler);
 }
 
-async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer): Promise<void> {
+async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer, extras?: TunnelExtras): Promise<void> {
   if (!targetArg) throw new UsageError('Missing the target: "porthole http 3000" exposes http://localhost:3000.');
   let target: Target;
   try {
@@ -154,6 +216,14 @@ async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer):
   }
   if (!token) throw new UsageError(`No token for relay ${relay}: pass --token or set PORTHOLE_TOKEN.`);
   const relayLabel = local ? `${relay} (embedded local relay)` : relay;
+  const print = (e: AgentEvent) =>
+    printAgentEvent(p, e, {
+      target: target.origin,
+      relay: relayLabel,
+      inspector: `${relay}/_porthole/inspect/${name}`,
+      // The embedded relay's token exists only in this process: show it, or nobody could log in.
+      token: local ? token : undefined,
+    });
   const agent = startAgent({
     relay,
     token,
@@ -163,17 +233,13 @@ async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer):
     force: flags.force,
     heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs(flags.heartbeat),
     captureBytes: flags["capture-bytes"] === undefined ? undefined : nonNegative(flags["capture-bytes"], "--capture-bytes", 0),
-    onEvent: (e) =>
-      printAgentEvent(p, e, {
-        target: target.origin,
-        relay: relayLabel,
-        inspector: `${relay}/_porthole/inspect/${name}`,
-        // The embedded relay's token exists only in this process: show it, or nobody could log in.
-        token: local ? token : undefined,
-      }),
+    sseKeepaliveMs: flags["sse-keepalive"] === undefined ? undefined : sseKeepaliveMs(flags["sse-keepalive"]),
+    policy: policyFlags(flags),
+    onEvent: (e) => (extras ? extras.print(e, print) : print(e)),
   });
   onSignal(async () => {
     await agent.close();
+    await extras?.stop();
     await local?.stop();
   });
   try {
@@ -208,8 +274,11 @@ async function runRelay(flags: Flags, p: Printer): Promise<void> {
 /** Runs the CLI with the given arguments (without node and the script path). */
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  // Everything after the first "--" is the command line porthole mcp runs, never porthole's own arguments.
+  const dash = argv.indexOf("--");
+  const commandLine = dash < 0 ? undefined : argv.slice(dash + 1);
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: dash < 0 ? argv : argv.slice(0, dash), options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     process.stderr.write(`porthole: ${(err as Error).message}\nRun "porthole --help" for usage.\n`);
     return 2;
@@ -226,6 +295,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === "relay") await runRelay(flags, p);
     else if (command === "captures") await runCaptures(rest, flags, { printer: p, usage: (m) => new UsageError(m) });
     else if (command === "replay") await runReplay(rest, flags, { printer: p, usage: (m) => new UsageError(m) });
+    else if (command === "mcp")
+      await runMcp(rest, commandLine, flags, { printer: p, usage: (m) => new UsageError(m), expose: (t, x) => runHttp(t, flags, p, x) });
     else if (/^\d+$/.test(command ?? "") && rest.length === 0) await runHttp(command, flags, p);
     else throw new UsageError(`Unknown command "${command}". Run "porthole --help" for usage.`);
     return 0;

@@ -45,12 +45,17 @@ export function printAgentEvent(
       p.info(`  path URL    ${e.pathUrl}`);
       p.info(`  relay       ${extra.relay}`);
       p.info(`  inspector   ${extra.inspector}${extra.token ? `  (token ${extra.token})` : ""}`);
+      if (e.policy) p.info(`  policy      ${e.policy}`);
       return;
     case "exchange": {
       const status = e.error && e.status === 0 ? `✗ ${e.error}` : String(e.status);
-      p.info(`${clock()}  ${e.method} ${e.path} → ${status}  ${e.durationMs} ms  ↑${size(e.bytesIn)} ↓${size(e.bytesOut)}`);
+      const note = e.note ? `  [${e.note}]` : "";
+      p.info(`${clock()}  ${e.method} ${e.path} → ${status}  ${e.durationMs} ms  ↑${size(e.bytesIn)} ↓${size(e.bytesOut)}${note}`);
       return;
     }
+    case "refused":
+      p.info(`${clock()}  ${e.method} ${e.path} → ${e.status} refused by the relay: ${e.reason}`);
+      return;
     case "disconnected":
       p.error(`${clock()}  relay connection lost: ${e.reason}`);
       return;

@@ -18,8 +18,6 @@ export type AgentAttachment = {
 };
 
 export type AgentLinkHooks = {
-  /** The agent completed its hello and the tunnel is online. */
-  ready: (ws: WebSocket, hello: Hello) => void;
   /** The agent is gone: everything it carried must fail now. */
   gone: () => void;
   /** True while public requests are in flight, which is when heartbeats are checked. */
@@ -117,8 +115,11 @@ export class AgentLink {
     this.watchdog = undefined;
   }
 
-  /** Checks a hello: version, then who owns the name. The same agent reconnecting replaces its stale socket. */
-  hello(ws: WebSocket, att: AgentAttachment, f: Hello): void {
+  /**
+   * Checks a hello: version, then who owns the name. The same agent reconnecting replaces its stale socket.
+   * `accepted` runs once the agent owns the name, before it hears "ready", and returns the policy line for it.
+   */
+  hello(ws: WebSocket, att: AgentAttachment, f: Hello, accepted: () => string): void {
     if (att.agentId) return this.reject(ws, att, "protocol-error", "hello sent twice", CloseCode.protocolError);
     if (f.version !== PROTOCOL_VERSION) {
       const newer = f.version > PROTOCOL_VERSION ? "relay" : "agent";
@@ -138,9 +139,9 @@ export class AgentLink {
     }
     ws.serializeAttachment({ ...att, agentId: f.agentId, heartbeatMs: f.heartbeatMs } satisfies AgentAttachment);
     this.current = ws;
-    this.sendTo(ws, { type: "ready", version: PROTOCOL_VERSION, name: att.tunnel, url: att.url, pathUrl: att.pathUrl });
-    console.log(`tunnel=${att.tunnel} agent=${f.agentId} client=${f.client} ready`);
-    this.hooks.ready(ws, f);
+    const policy = accepted();
+    this.sendTo(ws, { type: "ready", version: PROTOCOL_VERSION, name: att.tunnel, url: att.url, pathUrl: att.pathUrl, policy });
+    console.log(`tunnel=${att.tunnel} agent=${f.agentId} client=${f.client} ready${policy ? ` policy: ${policy}` : ""}`);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();

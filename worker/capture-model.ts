@@ -4,7 +4,19 @@
 import type { HeaderList } from "./protocol";
 
 /** How an exchange ended. */
-export type Outcome = "ok" | "local-unreachable" | "local-timeout" | "local-error" | "client-aborted" | "tunnel-offline" | "agent-gone";
+export type Outcome =
+  | "ok"
+  | "local-unreachable"
+  | "local-timeout"
+  | "local-error"
+  | "client-aborted"
+  | "tunnel-offline"
+  | "agent-gone"
+  /** The relay turned the request away: an access rule or a failed signature in enforce mode. */
+  | "denied";
+
+/** A webhook signature check on a capture: the verdict, why, and whether it was enforced. */
+export type Verification = { provider: string; ok: boolean; reason: string; mode: "enforce" | "log"; handshake?: string };
 
 /** One SSE event or WebSocket message on a capture's timeline. */
 export type CaptureEvent = {
@@ -34,6 +46,8 @@ export type CaptureSummary = {
   responseSize: number;
   contentType: string | null;
   state: "open" | "done";
+  /** Set when the tunnel verifies webhook signatures and checked this request. */
+  verification: Verification | null;
 };
 
 /** What the store keeps besides the summary and the body bytes. */

@@ -2,9 +2,11 @@
 // the token; this only reads the store, replays and serves the feed.
 
 import { Hono } from "hono";
+import type { CaptureRecord, CaptureSummary } from "./capture-model";
 import { type CaptureStore, captureView, type StoredCapture } from "./captures";
 import { RelayError } from "./errors";
 import { toHar } from "./har";
+import { buildMcpView, type DecodedCapture, decodeCapture } from "./mcp-view";
 import type { HeaderList } from "./protocol";
 
 /** Edits a replay may carry; everything absent is taken from the original. */
@@ -18,6 +20,8 @@ export type ControlDeps = {
   replay: (id: string, edits: ReplayEdits) => Promise<{ id: string; status: number }>;
   acceptFeed: () => Response;
   cleared: () => void;
+  /** Exchanges still streaming, as captures so far: a long-lived MCP stream is only stored when it ends. */
+  open?: () => CaptureRecord[];
 };
 
 const MAX_LIST = 1000;
@@ -26,6 +30,47 @@ const MAX_LIST = 1000;
  * times the stored size once encoded, and a Durable Object has 128 MB.
  */
 const HAR_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * What one MCP view reads: the newest captures, within a budget of stored body bytes (the view is built
+ * in the object's memory, like a HAR), and how many entries it answers.
+ */
+export const MCP_SCAN = { captures: 1000, bytes: 8 * 1024 * 1024, entries: 200, maxEntries: 1000 } as const;
+
+/** Captures that cannot hold JSON-RPC (a GET answered with HTML, say) are not read at all. */
+function mayCarryMcp(s: CaptureSummary): boolean {
+  return s.kind === "websocket" || s.method === "POST" || /json|event-stream/i.test(s.contentType ?? "");
+}
+
+/** The captures an MCP view reads, newest first: the open ones, then the stored ones, each loaded only when reached. */
+function* mcpCandidates(deps: ControlDeps): Generator<CaptureRecord> {
+  const open = (deps.open?.() ?? []).filter((c) => mayCarryMcp(c.summary));
+  yield* open;
+  const openIds = new Set(open.map((c) => c.summary.id));
+  const store = deps.store();
+  for (const summary of store.list(MCP_SCAN.captures)) {
+    // A WebSocket is also stored while open: its live record is the newer one.
+    if (openIds.has(summary.id) || !mayCarryMcp(summary)) continue;
+    const capture = store.get(summary.id);
+    if (capture) yield capture;
+  }
+}
+
+/** The MCP view of the newest captures (docs/captures-api.md); `complete` is false when older ones were left out. */
+function mcpView(deps: ControlDeps, method: string | undefined, limit: number) {
+  const decoded: DecodedCapture[] = [];
+  let bytes = 0;
+  let complete = deps.store().count() <= MCP_SCAN.captures;
+  for (const capture of mcpCandidates(deps)) {
+    bytes += capture.requestBody.byteLength + capture.responseBody.byteLength;
+    if (bytes > MCP_SCAN.bytes && decoded.length > 0) {
+      complete = false;
+      break;
+    }
+    decoded.push(decodeCapture(capture));
+  }
+  return { ...buildMcpView(decoded, { method, limit }), scanned: decoded.length, complete };
+}
 
 function notFound(tunnel: string, id: string): never {
   throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
@@ -146,6 +191,10 @@ export function controlApp(deps: ControlDeps): Hono {
       captures.push(capture);
     }
     return c.json(toHar(captures), 200, { "Content-Disposition": `attachment; filename="${deps.tunnel}.har"` });
+  });
+  app.get("/mcp", (c) => {
+    const limit = Math.min(MCP_SCAN.maxEntries, Math.max(1, Number(c.req.query("limit") ?? MCP_SCAN.entries) || MCP_SCAN.entries));
+    return c.json(mcpView(deps, c.req.query("method")?.trim() || undefined, limit));
   });
   app.post("/captures/:id/replay", async (c) => {
     const text = await c.req.text();

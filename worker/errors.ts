@@ -11,6 +11,13 @@ export const ERROR_STATUS = {
   "bad-request": 400,
   "capture-not-found": 404,
   "capture-truncated": 409,
+  /** A webhook signature failed in enforce mode. */
+  "signature-invalid": 401,
+  /** The client address is not in the tunnel's allowed addresses. */
+  "ip-denied": 403,
+  "rate-limited": 429,
+  /** The tunnel's stored policy no longer validates: the relay refuses rather than forward unchecked. */
+  "policy-invalid": 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -6,6 +6,7 @@ import { RelayError } from "./errors";
 import { Inbox, Outbox } from "./flow";
 import type { HeaderList, RelayFrame, Reset, ResetCode, ResponseHead, WsAccept } from "./protocol";
 import type { Recorder } from "./recorder";
+import { SseKeepalive } from "./sse-keepalive";
 
 /** Frames the agent sends for an exchange that is still in memory. */
 export type ExchangeFrame =
@@ -23,6 +24,8 @@ export type ExchangeOptions = {
   path: string;
   headers: HeaderList;
   body: ReadableStream<Uint8Array> | null;
+  /** What the relay checked, for the agent's console. */
+  note?: string;
   /** For an upgrade: the subprotocols offered, and how to accept the public side once the local server did. */
   upgrade?: { protocols: string[]; accept: (protocol: string) => Response };
   headTimeoutMs: number;
@@ -31,6 +34,8 @@ export type ExchangeOptions = {
   recorder: Recorder;
   /** Path mode: the tunnel shares the relay's origin with the inspector. */
   pathMode: boolean;
+  /** Idle time before a keepalive comment goes into an event stream; 0 for none. */
+  sseKeepaliveMs: number;
   /** Called once, when the exchange leaves memory, with how it ended. */
   onDone: (outcome: Outcome, error?: string) => void;
 };
@@ -66,6 +71,9 @@ export class HttpExchange {
   private settle?: { resolve: (response: Response) => void; reject: (err: RelayError) => void };
   private timer?: ReturnType<typeof setTimeout>;
   private writer?: WritableStreamDefaultWriter<Uint8Array>;
+  /** Writes into the public response that the client has not read yet. */
+  private unreadWrites = 0;
+  private keepalive?: SseKeepalive;
   private readonly inbox = new Inbox();
   private readonly outbox: Outbox;
   private finished = false;
@@ -94,7 +102,8 @@ export class HttpExchange {
     if (o.upgrade) {
       o.send({ type: "ws-open", stream: o.id, path: o.path, headers: o.headers, protocols: o.upgrade.protocols });
     } else {
-      o.send({ type: "request-head", stream: o.id, method: o.method, path: o.path, headers: o.headers, body: o.body !== null });
+      const note = o.note === undefined ? {} : { note: o.note };
+      o.send({ type: "request-head", stream: o.id, method: o.method, path: o.path, headers: o.headers, body: o.body !== null, ...note });
       if (o.body) void this.pump(o.body);
     }
     return answer.finally(() => this.clearTimer());
@@ -146,10 +155,22 @@ export class HttpExchange {
       return this.fail("flow-control", (err as Error).message);
     }
     this.o.recorder.responseChunk(chunk);
-    writer.write(chunk).then(
+    this.keepalive?.sent(chunk);
+    this.write(chunk, () => {
+      const grant = this.inbox.release(chunk.byteLength);
+      if (grant > 0 && !this.finished) this.o.send({ type: "credit", stream: this.o.id, bytes: grant });
+    });
+  }
+
+  /** Writes into the public response; a failed write means the client went away. */
+  private write(bytes: Uint8Array, written?: () => void): void {
+    const writer = this.writer;
+    if (!writer) return;
+    this.unreadWrites++;
+    writer.write(bytes).then(
       () => {
-        const grant = this.inbox.release(chunk.byteLength);
-        if (grant > 0 && !this.finished) this.o.send({ type: "credit", stream: this.o.id, bytes: grant });
+        this.unreadWrites--;
+        written?.();
       },
       () => this.fail("client-aborted", "the public client went away"),
     );
@@ -203,6 +224,15 @@ export class HttpExchange {
     const length = Number(headers.get("Content-Length") ?? Number.NaN);
     const pipe = Number.isSafeInteger(length) && length >= 0 ? new FixedLengthStream(length) : new IdentityTransformStream();
     this.writer = pipe.writable.getWriter();
+    // Not into a fixed-length or encoded body: the comment would break the length or the encoding.
+    const eventStream = /^text\/event-stream\b/i.test(headers.get("Content-Type") ?? "");
+    if (eventStream && this.o.sseKeepaliveMs > 0 && !encoded && !(pipe instanceof FixedLengthStream)) {
+      this.keepalive = new SseKeepalive(
+        this.o.sseKeepaliveMs,
+        (bytes) => this.write(bytes),
+        () => this.unreadWrites === 0,
+      );
+    }
     return new Response(pipe.readable, {
       status: head.status,
       statusText: head.statusText,
@@ -251,6 +281,7 @@ export class HttpExchange {
     if (this.finished) return;
     this.finished = true;
     this.clearTimer();
+    this.keepalive?.stop();
     this.rejectHead(
       new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" got no response head for "${this.label}" from the agent.`),
     );

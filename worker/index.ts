@@ -138,20 +138,27 @@ app.all("/_porthole/*", () => {
   throw new RelayError("bad-request", "Unknown control-plane endpoint.");
 });
 
-app.all("/t/*", (c) => {
-  const url = new URL(c.req.url);
+app.all("/t/*", (c) => toPath(c.env, c.req.raw));
+app.all("/.well-known/*", (c) => toPath(c.env, c.req.raw));
+
+/** Path mode: `/t/<name>/…` and the discovery documents that belong to it. */
+function toPath(env: Env, request: Request): Promise<Response> {
+  const url = new URL(request.url);
   const target = tunnelFromPath(url);
-  if (!target) throw new RelayError("tunnel-not-found", `No tunnel matches "${url.pathname}": names are DNS labels.`);
-  return toTunnel(c.env, c.req.raw, {
+  if (!target) {
+    const forms = "/t/<name>/… or /.well-known/<document>/t/<name>/…, where names are DNS labels";
+    throw new RelayError("tunnel-not-found", `No tunnel matches "${url.pathname}": path mode serves ${forms}.`);
+  }
+  return toTunnel(env, request, {
     kind: "public",
     name: target.name,
     mode: "path",
     path: target.path,
     publicUrl: url.href,
-    clientIp: clientIp(c.req.raw),
+    clientIp: clientIp(request),
     prefix: target.prefix,
   });
-});
+}
 
 app.all("*", (c) => {
   const domain = settings(c.env).publicDomain;

@@ -1,10 +1,11 @@
 // The inspector UI: one self-contained HTML document (inline style and script, no external assets)
-// that lists a tunnel's captures live and shows, replays and exports them. It works under
-// `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'`.
+// that lists a tunnel's captures live, shows, replays and exports them, and shows their MCP messages. It works
+// under `default-src 'none'; script-src 'sha256-…'` (worker/index.ts hashes the one inline script it serves).
 //
-// SECURITY: every captured value is attacker-controlled; the script (inspector-script.ts) inserts it
-// as text only. This file escapes the few values it puts into the HTML itself.
+// SECURITY: every captured value is attacker-controlled; the scripts (inspector-script.ts and
+// inspector-mcp-script.ts) insert it as text only. This file escapes the few values it puts into the HTML itself.
 
+import { MCP_SCRIPT } from "./inspector-mcp-script";
 import { SCRIPT } from "./inspector-script";
 
 /** Escapes text for HTML element content and quoted attribute values. */
@@ -52,8 +53,13 @@ h2{font-size:13px;margin:14px 0 4px;border-bottom:1px solid var(--line)}h3{font-
 .editor{display:grid;gap:6px;margin:8px 0;padding:8px;border:1px solid var(--line);border-radius:4px}
 .editor .row{display:flex;gap:6px}.editor .row input:last-child{flex:1}
 #empty{padding:8px}#status{color:var(--mut)}#status.error{color:var(--bad)}
+[hidden]{display:none!important}button[aria-pressed=true]{background:var(--sel)}
+#mcp{flex:1;overflow:auto;padding:8px 12px}.mcp-bar{display:flex;gap:8px;align-items:center;margin-bottom:6px}
+.mcp-entry{border-bottom:1px solid var(--line);padding:4px 0}.mcp-head{display:flex;gap:8px;align-items:baseline;flex-wrap:wrap}
+.mcp-entry pre{max-height:30vh}
 `;
 
+/** The inspector page for tunnel `name`: a live list of its captures, a detail view and the MCP view. */
 export function inspectorPage(name: string): string {
   const title = escapeHtml(name);
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].map((m) => `<option>${m}</option>`).join("");
@@ -65,10 +71,12 @@ export function inspectorPage(name: string): string {
 <header>
 <h1>porthole · <span data-testid="tunnel-name">${title}</span></h1>
 <span id="feed" data-testid="feed-status" data-state="connecting">connecting…</span>
+<button id="view-mcp" type="button" data-testid="view-mcp" aria-pressed="false" title="JSON-RPC messages: each request with its answer">MCP</button>
+<span id="list-filters">
 <select id="f-method" data-testid="filter-method" aria-label="method"><option value="">all methods</option>${methods}<option value="WS">WebSocket</option></select>
 <select id="f-status" data-testid="filter-status" aria-label="status"><option value="">all statuses</option><option value="2">2xx</option><option value="3">3xx</option><option value="4">4xx</option><option value="5">5xx</option><option value="error">failed</option><option value="open">in progress</option></select>
 <input id="f-search" data-testid="search" type="search" placeholder="search" aria-label="search">
-<span id="count" class="muted" data-testid="count"></span><span id="status" data-testid="status"></span>
+<span id="count" class="muted" data-testid="count"></span></span><span id="status" data-testid="status"></span>
 <span class="grow"></span>
 <span id="header-actions"><button id="clear" type="button" data-testid="clear">Clear</button> <button id="logout" type="button" data-testid="logout">Log out</button></span>
 </header>
@@ -76,9 +84,16 @@ export function inspectorPage(name: string): string {
 <div id="list"><table data-testid="capture-list"><thead><tr><th>time</th><th>method</th><th>path</th><th class="num">status</th><th class="num">duration</th><th class="num">size ↑/↓</th></tr></thead>
 <tbody id="rows"></tbody></table><p id="empty" class="muted" data-testid="empty">No exchanges yet: requests through tunnel ${title} appear here as they happen.</p></div>
 <section id="detail" data-testid="detail"><p class="muted">Select an exchange to see its headers, body and events.</p></section>
+<section id="mcp" data-testid="mcp-view" hidden>
+<div class="mcp-bar"><select id="mcp-method" data-testid="mcp-method-filter" aria-label="MCP method"><option value="">all MCP methods</option></select>
+<span id="mcp-count" class="muted" data-testid="mcp-count"></span><span id="mcp-status" data-testid="mcp-status"></span></div>
+<div id="mcp-entries"></div><div id="mcp-notes"></div>
+<p id="mcp-empty" class="muted" data-testid="mcp-empty">No MCP messages yet: JSON-RPC requests and answers through tunnel ${title} appear here.</p>
+</section>
 </main>
 <script data-inspector>const NAME = ${scriptJson(name)};
-${SCRIPT}</script>
+${SCRIPT}
+${MCP_SCRIPT}</script>
 </body></html>`;
 }
 

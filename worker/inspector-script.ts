@@ -5,8 +5,18 @@
 // inert attributes. It never uses innerHTML, outerHTML, insertAdjacentHTML or document.write, and the
 // only href it ever sets is a fixed API path built with encodeURIComponent (see `apiLink`).
 
+/** Client code as served: without indentation and whole-line comments. No string or regex of it spans a line, so this is safe. */
+export function served(source: string): string {
+  return source
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("//"))
+    .join("\n");
+}
+
 // Plain JavaScript, kept free of backticks, "${" and "</" so it can live in this template and a <script>.
-export const SCRIPT = String.raw`
+// Its functions are shared with the MCP view (inspector-mcp-script.ts), which is served after it in the same <script>.
+export const SCRIPT = served(String.raw`
 "use strict";
 const API = "/_porthole/api/tunnels/" + encodeURIComponent(NAME);
 const LIMIT = 200;
@@ -18,7 +28,7 @@ const fMethod = byId("f-method"), fStatus = byId("f-status"), fSearch = byId("f-
 
 // ---- DOM building: the only way captured data reaches the page. Strings become text nodes. ----
 const SAFE_ATTRS = new Set(["class", "data-testid", "data-id", "data-state", "title", "type", "value", "placeholder",
-  "rows", "readonly", "spellcheck", "colspan", "tabindex", "aria-label", "autocomplete"]);
+  "rows", "readonly", "spellcheck", "colspan", "tabindex", "aria-label", "autocomplete", "data-method", "data-status"]);
 function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -274,10 +284,13 @@ function reconnect() {
   // A refused upgrade hides its status; a plain request tells a lost session (401) from a network blip.
   if (attempt > 1) api("GET", "/captures?limit=1").catch(() => {});
 }
+// Other views (the MCP view) follow the feed too.
+const feedListeners = [];
 function onFeed(msg) {
   if (!msg || typeof msg !== "object") return;
   if (msg.type === "start" || msg.type === "end") upsert(msg.capture, false);
   else if (msg.type === "clear") clearLocal();
+  for (const listener of feedListeners) listener(msg);
 }
 
 // ---- The detail view ----
@@ -544,11 +557,4 @@ byId("logout").addEventListener("click", async () => {
 for (const el of [fMethod, fStatus]) el.addEventListener("change", applyFilters);
 fSearch.addEventListener("input", applyFilters);
 loadList().then(connect);
-`
-  .split("\n")
-  .map((line) => line.trim())
-  // Served without indentation and whole-line comments; no string or regex spans a line, so this is safe.
-  .filter((line) => line !== "" && !line.startsWith("//"))
-  .join("\n");
-
-/** The inspector page for tunnel `name`: a live list of its captures and a detail view. */
+`);

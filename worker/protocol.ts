@@ -31,6 +31,7 @@ export const FrameType = {
   ready: 2,
   error: 3,
   goaway: 4,
+  notice: 5,
   requestHead: 10,
   responseHead: 11,
   data: 12,
@@ -54,6 +55,8 @@ export const CloseCode = {
   versionMismatch: 4002,
   nameInUse: 4009,
   replaced: 4010,
+  /** The hello's policy (--verify, access rules) did not validate. */
+  policyInvalid: 4011,
   /** The agent missed three heartbeats; it may reconnect. */
   heartbeatTimeout: 4008,
 } as const;
@@ -67,6 +70,9 @@ export const HEARTBEAT = { ping: "porthole:ping", pong: "porthole:pong" } as con
 
 /** Bounds on the heartbeat period an agent may announce. */
 export const HEARTBEAT_MS = { min: 100, max: 60_000 } as const;
+
+/** Bounds on the idle time before the relay writes a keepalive comment into an event stream; 0 turns it off. */
+export const SSE_KEEPALIVE_MS = { default: 20_000, min: 100, max: 3_600_000 } as const;
 
 /** Ordered header list with repeats, exactly as received. */
 export type HeaderList = [string, string][];
@@ -92,10 +98,27 @@ export type Hello = {
   heartbeatMs: number;
   /** Bytes of each body the relay keeps in a capture; the relay's default when absent. */
   captureBytes?: number;
+  /** Idle time before a keepalive comment goes into an event stream; 0 for none, the relay's default when absent. */
+  sseKeepaliveMs?: number;
+  /**
+   * Signature checks and access rules for public requests (worker/policy.ts validates it where the hello
+   * arrives). Absent leaves the policy the tunnel already has, which the API may have set.
+   */
+  policy?: unknown;
 };
-export type Ready = { type: "ready"; version: number; name: string; url: string; pathUrl: string };
+export type Ready = {
+  type: "ready";
+  version: number;
+  name: string;
+  url: string;
+  pathUrl: string;
+  /** The policy in force, described without secrets; empty when the tunnel is open. */
+  policy: string;
+};
 export type ErrorFrame = { type: "error"; code: string; message: string };
 export type GoAway = { type: "goaway"; code: string; message: string };
+/** A public request the relay answered itself (an access rule, a failed signature), so the agent can show it. */
+export type Notice = { type: "notice"; method: string; path: string; status: number; reason: string };
 export type RequestHead = {
   type: "request-head";
   stream: number;
@@ -104,6 +127,8 @@ export type RequestHead = {
   headers: HeaderList;
   /** False when no data or end frames follow. */
   body: boolean;
+  /** What the relay checked, for the agent's console (the signature verdict); absent when nothing. */
+  note?: string;
 };
 export type ResponseHead = {
   type: "response-head";
@@ -127,7 +152,7 @@ export type WsClose = { type: "ws-close"; stream: number; code: number; reason: 
 export type AgentFrame = Hello | ErrorFrame | ResponseHead | Data | End | Reset | Credit | WsAccept | WsMessage | WsClose;
 
 /** Frames the relay sends to the agent. */
-export type RelayFrame = Ready | ErrorFrame | GoAway | RequestHead | Data | End | Reset | Credit | WsOpen | WsMessage | WsClose;
+export type RelayFrame = Ready | ErrorFrame | GoAway | Notice | RequestHead | Data | End | Reset | Credit | WsOpen | WsMessage | WsClose;
 
 export type Frame = AgentFrame | RelayFrame;
 
@@ -169,15 +194,19 @@ export function encodeFrame(f: Frame): Uint8Array {
         force: f.force,
         heartbeatMs: f.heartbeatMs,
         captureBytes: f.captureBytes,
+        sseKeepaliveMs: f.sseKeepaliveMs,
+        policy: f.policy,
       });
     case "ready":
-      return json(FrameType.ready, 0, { version: f.version, name: f.name, url: f.url, pathUrl: f.pathUrl });
+      return json(FrameType.ready, 0, { version: f.version, name: f.name, url: f.url, pathUrl: f.pathUrl, policy: f.policy });
     case "error":
       return json(FrameType.error, 0, { code: f.code, message: f.message });
     case "goaway":
       return json(FrameType.goaway, 0, { code: f.code, message: f.message });
+    case "notice":
+      return json(FrameType.notice, 0, { method: f.method, path: f.path, status: f.status, reason: f.reason });
     case "request-head":
-      return json(FrameType.requestHead, f.stream, { method: f.method, path: f.path, headers: f.headers, body: f.body });
+      return json(FrameType.requestHead, f.stream, { method: f.method, path: f.path, headers: f.headers, body: f.body, note: f.note });
     case "response-head":
       return json(FrameType.responseHead, f.stream, {
         status: f.status,
@@ -233,6 +262,15 @@ export function decodeAgentFrame(bytes: Uint8Array): AgentFrame {
       if (heartbeatMs < HEARTBEAT_MS.min || heartbeatMs > HEARTBEAT_MS.max) {
         throw new ProtocolError(`heartbeatMs ${heartbeatMs} is outside ${HEARTBEAT_MS.min}-${HEARTBEAT_MS.max}`);
       }
+      const keepalive = o.sseKeepaliveMs;
+      if (
+        keepalive !== undefined &&
+        !(keepalive === 0 || (typeof keepalive === "number" && keepalive >= SSE_KEEPALIVE_MS.min && keepalive <= SSE_KEEPALIVE_MS.max))
+      ) {
+        throw new ProtocolError(
+          `sseKeepaliveMs ${String(keepalive)} is neither 0 nor within ${SSE_KEEPALIVE_MS.min}-${SSE_KEEPALIVE_MS.max}`,
+        );
+      }
       return {
         type: "hello",
         version: num(o, "version"),
@@ -243,6 +281,8 @@ export function decodeAgentFrame(bytes: Uint8Array): AgentFrame {
         ...(typeof o.captureBytes === "number" && Number.isSafeInteger(o.captureBytes) && o.captureBytes >= 0
           ? { captureBytes: o.captureBytes }
           : {}),
+        ...(typeof keepalive === "number" ? { sseKeepaliveMs: keepalive } : {}),
+        ...(o.policy !== undefined ? { policy: o.policy } : {}),
       };
     }
     case FrameType.error:
@@ -281,6 +321,7 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
         name: str(o, "name"),
         url: str(o, "url"),
         pathUrl: str(o, "pathUrl"),
+        policy: typeof o.policy === "string" ? o.policy : "",
       };
     }
     case FrameType.error:
@@ -288,6 +329,10 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
     case FrameType.goaway: {
       const o = object(payload, "goaway");
       return { type: "goaway", code: str(o, "code"), message: str(o, "message") };
+    }
+    case FrameType.notice: {
+      const o = object(payload, "notice");
+      return { type: "notice", method: str(o, "method"), path: str(o, "path"), status: num(o, "status"), reason: str(o, "reason") };
     }
     case FrameType.requestHead: {
       const o = object(payload, "request-head");
@@ -298,6 +343,7 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
         path: str(o, "path"),
         headers: headers(o),
         body: o.body === true,
+        ...(typeof o.note === "string" ? { note: o.note } : {}),
       };
     }
     case FrameType.wsOpen: {

@@ -2,7 +2,7 @@
 // at most the capture cap per direction, so recording costs no more than that whatever the body size.
 
 import { concatBytes } from "./batcher";
-import type { CaptureEvent, CaptureRecord, CaptureSummary, Outcome } from "./capture-model";
+import type { CaptureEvent, CaptureRecord, CaptureSummary, Outcome, Verification } from "./capture-model";
 import { headerValue } from "./headers";
 import type { HeaderList } from "./protocol";
 
@@ -115,6 +115,7 @@ export class Recorder {
   private outcome: Outcome = "ok";
   private error: string | null = null;
   private endedAt: number | undefined;
+  private verification: Verification | null = null;
 
   constructor(readonly o: RecorderOptions) {
     this.request = new Tap(o.cap, o.budget);
@@ -176,6 +177,11 @@ export class Recorder {
     this.response.push(new TextEncoder().encode(`${message}\n`));
   }
 
+  /** Notes the webhook signature verdict. */
+  verified(verification: Verification): void {
+    this.verification = verification;
+  }
+
   /** Marks how the exchange ended; the first call wins. */
   end(outcome: Outcome, error?: string): void {
     if (this.endedAt !== undefined) return;
@@ -206,6 +212,7 @@ export class Recorder {
       responseSize: this.response.size,
       contentType: type,
       state: this.endedAt === undefined ? "open" : "done",
+      verification: this.verification,
     };
   }
 

@@ -3,10 +3,13 @@
 
 import { CAPTURE_DEFAULTS, CaptureStore } from "./captures";
 import { broadcast } from "./feed";
+import { OPEN_POLICY, type Policy, restorePolicy } from "./policy";
+import { type Hello, SSE_KEEPALIVE_MS } from "./protocol";
 import { type Recorder, RecordingBudget } from "./recorder";
 
 export class TunnelRecords {
   private captures?: CaptureStore;
+  private cachedPolicy?: Policy;
   /** What all of this tunnel's live recordings may hold in memory together. */
   readonly budget = new RecordingBudget(CAPTURE_DEFAULTS.liveBytes);
 
@@ -17,16 +20,38 @@ export class TunnelRecords {
     return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
   }
 
-  /** Notes an agent's arrival and the capture size it asked for. */
-  connected(name: string, captureBytes: number | undefined): void {
+  /** Notes an agent's arrival and the settings it asked for; a policy it sent replaces the stored one. */
+  connected(name: string, hello: Hello, policy: Policy | undefined): void {
     const sql = this.ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     sql.exec(
-      "INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?), ('capture_bytes', ?)",
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?), ('capture_bytes', ?), ('sse_keepalive_ms', ?)",
       name,
       String(Date.now()),
-      String(captureBytes ?? CAPTURE_DEFAULTS.bodyBytes),
+      String(hello.captureBytes ?? CAPTURE_DEFAULTS.bodyBytes),
+      String(hello.sseKeepaliveMs ?? SSE_KEEPALIVE_MS.default),
     );
+    if (policy) this.setPolicy(policy);
+  }
+
+  /** Idle time before a keepalive comment goes into an event stream; 0 for none. */
+  sseKeepaliveMs(): number {
+    const value = Number(this.meta("sse_keepalive_ms") ?? SSE_KEEPALIVE_MS.default);
+    return Number.isFinite(value) ? value : SSE_KEEPALIVE_MS.default;
+  }
+
+  /** What the tunnel checks before forwarding: signatures and access rules. */
+  policy(): Policy {
+    if (this.cachedPolicy) return this.cachedPolicy;
+    const stored = this.meta("policy");
+    this.cachedPolicy = stored === undefined ? OPEN_POLICY : restorePolicy(stored);
+    return this.cachedPolicy;
+  }
+
+  /** Replaces the policy; it outlives the agent, so a reconnect without options keeps it. */
+  setPolicy(policy: Policy): void {
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('policy', ?)", JSON.stringify(policy.input));
+    this.cachedPolicy = policy;
   }
 
   /** Bytes of each body to keep in a capture, as the agent asked, within the relay's maximum. */

@@ -33,13 +33,23 @@ export function tunnelFromHost(hostname: string, domain: string): string | undef
   return TUNNEL_NAME.test(label) ? label : undefined;
 }
 
-/** Splits `/t/<name>/rest?q` into the name and the forwarded path `/rest?q`. */
+/**
+ * OAuth and OpenID discovery documents. For a resource or issuer at `<relay>/t/<name>/<rest>`, RFC 9728
+ * and RFC 8414 put the metadata at `<relay>/.well-known/<document>/t/<name>/<rest>`: outside the prefix.
+ */
+const DISCOVERY = /^\/\.well-known\/(oauth-protected-resource|oauth-authorization-server|openid-configuration)\/t\/([^/]+)(\/.*)?$/;
+
+/**
+ * Splits `/t/<name>/rest?q` into the name and the forwarded path `/rest?q`, and maps discovery URLs:
+ * `/.well-known/<document>/t/<name>/rest` is the local server's `/.well-known/<document>/rest`.
+ */
 export function tunnelFromPath(url: URL): { name: string; path: string; prefix: string } | undefined {
-  const match = /^\/t\/([^/]+)(\/.*)?$/.exec(url.pathname);
-  if (!match) return undefined;
-  const name = match[1] ?? "";
-  if (!TUNNEL_NAME.test(name)) return undefined;
-  return { name, path: `${match[2] ?? "/"}${url.search}`, prefix: `/t/${name}` };
+  const discovery = DISCOVERY.exec(url.pathname);
+  const match = discovery ? null : /^\/t\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const name = discovery?.[2] ?? match?.[1];
+  if (name === undefined || !TUNNEL_NAME.test(name)) return undefined;
+  const rest = discovery ? `/.well-known/${discovery[1]}${discovery[3] ?? ""}` : (match?.[2] ?? "/");
+  return { name, path: `${rest}${url.search}`, prefix: `/t/${name}` };
 }
 
 /** The public URLs of a tunnel, built from the relay URL the agent connected to. */

@@ -4,13 +4,17 @@
 // unless an in-flight public request pins the object.
 
 import { DurableObject } from "cloudflare:workers";
+import { RateLimiter, redactCredentials } from "./access";
 import { type AgentAttachment, AgentLink } from "./agent-link";
+import type { Verification } from "./capture-model";
 import { controlApp, type ReplayEdits, replayRequest } from "./control";
 import { type Env, type Settings, settings } from "./env";
 import { RelayError } from "./errors";
 import { HttpExchange } from "./exchange";
 import { acceptFeed, broadcast, type FeedAttachment } from "./feed";
+import { admit, Refused } from "./gate";
 import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
+import { describePolicy, type Policy, PolicyError, parsePolicy } from "./policy";
 import { type AgentFrame, assertNever, CloseCode, decodeAgentMessage, HEARTBEAT, type Hello, ProtocolError } from "./protocol";
 import { type PublicAttachment, PublicSockets } from "./public-ws";
 import { newCaptureId, Recorder } from "./recorder";
@@ -27,6 +31,8 @@ export class Tunnel extends DurableObject<Env> {
   private readonly sockets: PublicSockets;
   private readonly records: TunnelRecords;
   private readonly link: AgentLink;
+  /** Per client address, in memory: a hibernation forgets recent counts, which only errs towards letting requests in. */
+  private limiter?: { perMinute: number; limiter: RateLimiter };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -35,12 +41,6 @@ export class Tunnel extends DurableObject<Env> {
     // Answered by the runtime itself: an idle tunnel stays hibernated while its agent keeps pinging.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.ping, HEARTBEAT.pong));
     this.link = new AgentLink(ctx, {
-      ready: (ws, hello) => {
-        const name = (ws.deserializeAttachment() as AgentAttachment).tunnel;
-        this.records.connected(name, hello.captureBytes);
-        // The index lists tunnels for the API; it is not on the request path, so nothing waits for it.
-        ctx.waitUntil(registry(env).add(name));
-      },
       gone: () => {
         console.log(`tunnel=${this.tunnelName()} failing ${this.exchanges.size} stream(s) of the departed agent`);
         for (const exchange of [...this.exchanges.values()]) exchange.agentGone();
@@ -77,7 +77,13 @@ export class Tunnel extends DurableObject<Env> {
     replayOf: string | null = null,
   ): Promise<{ response: Response; captureId: string }> {
     const method = request.method;
+    const label = `${method} ${route.path}`;
     const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    // Names that never had an agent are not captured: probing random names must not create storage.
+    if (!this.records.known()) {
+      throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay: no agent has ever connected to it.`);
+    }
+    const policy = this.policy(route.name);
     const raw: [string, string][] = [];
     for (const [k, v] of request.headers) if (k !== ROUTE_HEADER) raw.push([k, v]);
     const recorder = new Recorder({
@@ -86,16 +92,34 @@ export class Tunnel extends DurableObject<Env> {
       url: route.publicUrl,
       path: route.path,
       clientIp: route.clientIp,
-      requestHeaders: raw,
+      requestHeaders: redactCredentials(raw, policy.access),
       kind: upgrade ? "websocket" : "http",
       replayOf,
       cap: this.records.captureBytes(),
       budget: this.records.budget,
     });
+    let admitted: Awaited<ReturnType<typeof admit>>;
     try {
-      await this.waitForAgent(route, `${method} ${route.path}`);
+      admitted = await admit(policy, this.rateLimiter(policy), {
+        tunnel: route.name,
+        label,
+        method,
+        url: route.publicUrl,
+        clientIp: route.clientIp,
+        headers: raw,
+        body: upgrade ? null : request.body,
+        replay: replayOf !== null,
+        upgrade,
+      });
     } catch (err) {
-      // Names that never had an agent are not captured: probing random names must not create storage.
+      if (!(err instanceof Refused)) throw err;
+      this.refused(recorder, route, err);
+      throw err.error;
+    }
+    if (admitted.verification) recorder.verified(admitted.verification);
+    try {
+      await this.waitForAgent(route, label);
+    } catch (err) {
       if (err instanceof RelayError && err.code === "tunnel-offline") {
         recorder.relayAnswer(err.status, err.code, err.message);
         recorder.end("tunnel-offline", err.message);
@@ -106,7 +130,7 @@ export class Tunnel extends DurableObject<Env> {
     broadcast(this.ctx, { type: "start", capture: recorder.summary() });
     const id = this.newStreamId();
     const host = new URL(route.publicUrl).host;
-    let headers = addForwarded(upgrade ? stripForWebSocket(raw) : stripHopByHop(raw), {
+    let headers = addForwarded(upgrade ? stripForWebSocket(admitted.headers) : stripHopByHop(admitted.headers), {
       clientIp: route.clientIp,
       proto: new URL(route.publicUrl).protocol.replace(":", ""),
       host,
@@ -118,7 +142,8 @@ export class Tunnel extends DurableObject<Env> {
       method,
       path: route.path,
       headers,
-      body: upgrade ? null : request.body,
+      body: upgrade ? null : admitted.body,
+      note: admitted.verification ? verdictLine(admitted.verification) : undefined,
       upgrade: upgrade
         ? { protocols: protocols(request), accept: (protocol) => this.sockets.accept(id, route.name, protocol, recorder) }
         : undefined,
@@ -126,6 +151,7 @@ export class Tunnel extends DurableObject<Env> {
       send: (f) => this.link.send(f),
       recorder,
       pathMode: route.mode === "path",
+      sseKeepaliveMs: this.records.sseKeepaliveMs(),
       onDone: (outcome, error) => {
         this.exchanges.delete(id);
         if (this.exchanges.size === 0) this.link.disarmWatchdog();
@@ -140,12 +166,46 @@ export class Tunnel extends DurableObject<Env> {
     return { response: await exchange.start(), captureId: recorder.id };
   }
 
+  /** The tunnel's policy; one stored by an older relay that no longer validates refuses every request. */
+  private policy(name: string): Policy {
+    try {
+      return this.records.policy();
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      throw new RelayError(
+        "policy-invalid",
+        `Tunnel "${name}" refuses requests: its stored policy is invalid (${err.message}); set it again.`,
+      );
+    }
+  }
+
+  /** The rate limiter for the policy's limit, kept while the limit stays the same. */
+  private rateLimiter(policy: Policy): RateLimiter {
+    const perMinute = policy.access.rateLimitPerMinute ?? 0;
+    const current = this.limiter;
+    if (current && current.perMinute === perMinute) return current.limiter;
+    const limiter = new RateLimiter(perMinute);
+    this.limiter = { perMinute, limiter };
+    return limiter;
+  }
+
+  /** Records a request the relay turned away and tells the agent, which never saw it. */
+  private refused(recorder: Recorder, route: PublicRoute, refusal: Refused): void {
+    const { error } = refusal;
+    if (refusal.verification) recorder.verified(refusal.verification);
+    if (refusal.body) recorder.requestChunk(refusal.body);
+    recorder.relayAnswer(error.status, error.code, error.message);
+    recorder.end("denied", refusal.reason);
+    this.records.save(recorder);
+    console.log(`tunnel=${route.name} refused ${recorder.o.method} ${route.path}: ${error.code}: ${refusal.reason}`);
+    if (this.link.agent()) {
+      this.link.send({ type: "notice", method: recorder.o.method, path: route.path, status: error.status, reason: refusal.reason });
+    }
+  }
+
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
   private async waitForAgent(route: PublicRoute, label: string): Promise<void> {
     if (this.link.alive()) return;
-    if (!this.records.known()) {
-      throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay: no agent has ever connected to it.`);
-    }
     const graceMs = this.settings.reconnectGraceMs;
     if (!(await this.link.waitFor(graceMs))) {
       throw new RelayError(
@@ -170,7 +230,7 @@ export class Tunnel extends DurableObject<Env> {
     this.link.heard();
     for (const frame of frames) {
       if (frame.type === "hello") {
-        this.link.hello(ws, att, frame);
+        this.hello(ws, att, frame);
         att = ws.deserializeAttachment() as AgentAttachment;
         if (!att.agentId) return;
         continue;
@@ -186,6 +246,33 @@ export class Tunnel extends DurableObject<Env> {
           this.link.send({ type: "reset", stream: frame.stream, code: "local-error", message: "the relay failed on this stream" });
       }
     }
+  }
+
+  /** Validates the hello's policy before the agent may own the name, then stores what it asked for. */
+  private hello(ws: WebSocket, att: AgentAttachment, hello: Hello): void {
+    let policy: Policy | undefined;
+    try {
+      policy = hello.policy === undefined ? undefined : parsePolicy(hello.policy);
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      return this.link.reject(
+        ws,
+        att,
+        "policy-invalid",
+        `tunnel "${att.tunnel}" cannot use this policy: ${err.message}`,
+        CloseCode.policyInvalid,
+      );
+    }
+    this.link.hello(ws, att, hello, () => {
+      this.records.connected(att.tunnel, hello, policy);
+      // The index lists tunnels for the API; it is not on the request path, so nothing waits for it.
+      this.ctx.waitUntil(registry(this.env).add(att.tunnel));
+      try {
+        return describePolicy(this.records.policy());
+      } catch (err) {
+        return `the stored policy is invalid (${(err as Error).message}): every request is refused until it is set again`;
+      }
+    });
   }
 
   /** Routes one frame from the ready agent. Synchronous on purpose: chunks must not reorder. */
@@ -289,6 +376,11 @@ export class Tunnel extends DurableObject<Env> {
       if (id !== 0 && !this.exchanges.has(id) && !this.sockets.has(id)) return id;
     }
   }
+}
+
+/** The verdict as the agent's console shows it. */
+function verdictLine(v: Verification): string {
+  return `${v.provider} ${v.ok ? "signature valid" : `signature failed: ${v.reason}`}${v.mode === "log" && !v.ok ? " (log mode)" : ""}${v.handshake ? `, ${v.handshake}` : ""}`;
 }
 
 /** Completes a close handshake the peer started; the socket may already be closed. */

@@ -13,6 +13,7 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   type RelayFrame,
+  SSE_KEEPALIVE_MS,
   TUNNEL_NAME,
 } from "../../worker/protocol";
 
@@ -120,6 +121,17 @@ describe("round trip: agent → relay (decodeAgentFrame)", () => {
   const frames: AgentFrame[] = [
     { type: "hello", version: PROTOCOL_VERSION, agentId: "agent-1", client: "porthole/0.1.0", force: false, heartbeatMs: 15_000 },
     { type: "hello", version: 99, agentId: "a", client: "c", force: true, heartbeatMs: 100 },
+    {
+      type: "hello",
+      version: PROTOCOL_VERSION,
+      agentId: "a",
+      client: "c",
+      force: false,
+      heartbeatMs: 1_000,
+      captureBytes: 0,
+      sseKeepaliveMs: 0,
+      policy: { verify: ["stripe:whsec_x"], verifyMode: "log", access: { allowIp: ["::1"] } },
+    },
     { type: "error", code: "bad", message: "Cannot do the thing" },
     { type: "response-head", stream: 1, status: 200, statusText: "OK", headers, body: true },
     { type: "response-head", stream: 2, status: 101, statusText: "", headers: [], body: false },
@@ -148,9 +160,12 @@ describe("round trip: relay → agent (decodeRelayFrame)", () => {
       name: "brave-otter",
       url: "http://brave-otter.localhost:8787",
       pathUrl: "http://localhost:8787/t/brave-otter",
+      policy: "verify stripe (enforce)",
     },
     { type: "error", code: "name-in-use", message: 'Tunnel "x" already has an agent' },
     { type: "goaway", code: "restart", message: "relay restarting" },
+    { type: "notice", method: "POST", path: "/hook", status: 401, reason: "signature mismatch" },
+    { type: "request-head", stream: 11, method: "POST", path: "/hook", headers: [], body: true, note: "stripe signature valid" },
     {
       type: "request-head",
       stream: 1,
@@ -380,7 +395,7 @@ describe("rejections", () => {
 
   describe("direction", () => {
     const relayOnly: RelayFrame[] = [
-      { type: "ready", version: 1, name: "n", url: "u", pathUrl: "p" },
+      { type: "ready", version: 1, name: "n", url: "u", pathUrl: "p", policy: "" },
       { type: "goaway", code: "c", message: "m" },
       { type: "request-head", stream: 1, method: "GET", path: "/", headers: [], body: false },
       { type: "ws-open", stream: 1, path: "/", headers: [], protocols: [] },
@@ -483,6 +498,17 @@ describe("rejections", () => {
       protocolError(() => decodeAgentFrame(rawJson(FrameType.hello, 0, { version: 1, client: "c" })));
       protocolError(() => decodeAgentFrame(rawJson(FrameType.hello, 0, { version: 1, agentId: "a", client: 5 })));
       protocolError(() => decodeAgentFrame(raw(FrameType.hello, 0, "garbage")));
+    });
+
+    it("takes an SSE keepalive of 0 (off) or within SSE_KEEPALIVE_MS, and nothing else", () => {
+      const hello = (sseKeepaliveMs: unknown) =>
+        rawJson(FrameType.hello, 0, { version: 1, agentId: "a", client: "c", heartbeatMs: 1000, sseKeepaliveMs });
+      for (const ms of [0, SSE_KEEPALIVE_MS.min, SSE_KEEPALIVE_MS.default, SSE_KEEPALIVE_MS.max]) {
+        expect(decodeAgentFrame(hello(ms))).toMatchObject({ sseKeepaliveMs: ms });
+      }
+      for (const ms of [1, SSE_KEEPALIVE_MS.min - 1, SSE_KEEPALIVE_MS.max + 1, -1, "20000", null, Number.NaN]) {
+        protocolError(() => decodeAgentFrame(hello(ms)));
+      }
     });
 
     it("rejects a ready without its strings", () => {

@@ -81,6 +81,29 @@ describe("tunnelFromPath", () => {
     expect(at(`/t/${"x".repeat(64)}`)).toBeUndefined();
     expect(at("/t/na%6De/")).toBeUndefined();
   });
+
+  it("maps OAuth discovery documents of a path-mode resource to the local server's", () => {
+    expect(at("/.well-known/oauth-protected-resource/t/myapp/mcp")).toEqual({
+      name: "myapp",
+      path: "/.well-known/oauth-protected-resource/mcp",
+      prefix: "/t/myapp",
+    });
+    expect(at("/.well-known/oauth-protected-resource/t/myapp")?.path).toBe("/.well-known/oauth-protected-resource");
+    expect(at("/.well-known/oauth-authorization-server/t/myapp")).toEqual({
+      name: "myapp",
+      path: "/.well-known/oauth-authorization-server",
+      prefix: "/t/myapp",
+    });
+    expect(at("/.well-known/openid-configuration/t/myapp?x=1")?.path).toBe("/.well-known/openid-configuration?x=1");
+  });
+
+  it("maps no other /.well-known path, and checks the name there too", () => {
+    expect(at("/.well-known/oauth-protected-resource")).toBeUndefined();
+    expect(at("/.well-known/oauth-authorization-server/x/myapp")).toBeUndefined();
+    expect(at("/.well-known/security.txt/t/myapp")).toBeUndefined();
+    expect(at("/.well-known/oauth-protected-resource/t/Bad_Name/mcp")).toBeUndefined();
+    expect(at("/.well-known/oauth-protected-resourcex/t/myapp")).toBeUndefined();
+  });
 });
 
 describe("tunnelUrls", () => {

@@ -16,6 +16,7 @@ describe("hello", () => {
       name,
       url: `http://${name}.localhost`,
       pathUrl: `http://relay.test/t/${name}`,
+      policy: "",
     });
     const res = await roundTrip(agent, name);
     expect(await res.text()).toBe("pong /ping");

@@ -16,7 +16,7 @@ import {
 import { type Closed, closeQuietly, concat, connectRequest, Mailbox, onClose, publicFetch, WAIT_MS, within } from "./helpers";
 
 type FrameOf<T extends RelayFrame["type"]> = Extract<RelayFrame, { type: T }>;
-export type HelloOptions = { agentId?: string; force?: boolean; version?: number };
+export type HelloOptions = { agentId?: string; force?: boolean; version?: number; sseKeepaliveMs?: number; policy?: unknown };
 export type Answer = { status?: number; headers?: HeaderList; body?: Uint8Array | string };
 
 /** An agent under the test's control, connected to the relay in this workerd. */
@@ -63,8 +63,8 @@ export class FakeAgent {
     return agent;
   }
 
-  hello({ agentId = "a1", force = false, version = PROTOCOL_VERSION }: HelloOptions = {}): void {
-    this.send({ type: "hello", version, agentId, client: "fake-agent", force, heartbeatMs: 15_000 });
+  hello({ agentId = "a1", force = false, version = PROTOCOL_VERSION, sseKeepaliveMs, policy }: HelloOptions = {}): void {
+    this.send({ type: "hello", version, agentId, client: "fake-agent", force, heartbeatMs: 15_000, sseKeepaliveMs, policy });
   }
 
   send(frame: Frame): void {

@@ -26,6 +26,16 @@ export function connectRequest(name: string, headers: Record<string, string> = {
   return exports.default.fetch(`${RELAY}/_porthole/connect?name=${name}`, { headers: { Upgrade: "websocket", ...headers } });
 }
 
+/** A call to a tunnel's captures API with the agent token; `path` follows /_porthole/api/tunnels/<name>. */
+export async function api<T>(name: string, path: string, init: RequestInit = {}): Promise<T> {
+  const res = await exports.default.fetch(`${RELAY}/_porthole/api/tunnels/${name}${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${TOKEN}`, ...(init.headers as Record<string, string>) },
+  });
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path} on tunnel "${name}" answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
 /** Rejects after `ms` with a message naming what was awaited. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

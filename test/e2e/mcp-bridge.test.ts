@@ -1,0 +1,308 @@
+// `porthole mcp`: the real CLI runs a real stdio MCP server (v1 SDK) behind its Streamable HTTP bridge, through the
+// real relay in workerd, and real v1 SDK clients use it. The bridge's limits are tested on the bridge itself.
+
+import { request } from "node:http";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BridgeEvent, startBridge } from "../../agent-cli/mcp-bridge";
+import { type AgentProcess, fetchUrl, type RelayProcess, spawnCli, startRelay, TOKEN } from "./harness";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/stdio-server.mjs", import.meta.url));
+
+/** fetch for the SDK client that reaches *.localhost tunnel URLs. */
+const tunnelFetch: FetchLike = (url, init) => fetchUrl(String(url), init as never) as unknown as Promise<Response>;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function connect(url: string, fetch: FetchLike = tunnelFetch) {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch });
+  const client = new Client({ name: "e2e", version: "1.0.0" });
+  await client.connect(transport);
+  const call = async (name: string, args: Record<string, unknown> = {}) => {
+    const result = await client.callTool({ name, arguments: args });
+    return (result.content as { text: string }[])[0]?.text;
+  };
+  return { client, transport, call };
+}
+
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  relay = await startRelay();
+});
+
+afterAll(() => relay?.stop());
+
+async function startMcp(name: string, opts: { json?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<AgentProcess> {
+  const json = opts.json === false ? [] : ["--json"];
+  const args = ["mcp", "--relay", relay.url, "--token", TOKEN, "--name", name, ...json, "--", process.execPath, FIXTURE];
+  return spawnCli(args, { env: opts.env });
+}
+
+describe("porthole mcp through the tunnel", () => {
+  let cli: AgentProcess;
+  let ready: Record<string, unknown>;
+  let mcpUrl: string;
+
+  beforeAll(async () => {
+    cli = await startMcp("mcp-e2e", { env: { PORTHOLE_TOKEN: TOKEN, MCP_E2E_SETTING: "inherited" } });
+    ready = await cli.waitFor((e) => e.event === "ready", 30_000);
+    mcpUrl = String(ready.mcpUrl);
+  });
+
+  afterAll(() => cli?.kill());
+
+  const sessionEnd = (session: string) => cli.waitFor((e) => e.event === "mcp-session-end" && e.session === session);
+
+  it("announces the MCP URL and the server it checked at startup", () => {
+    expect(ready).toMatchObject({
+      event: "ready",
+      name: "mcp-e2e",
+      mcpUrl: `${ready.url}/mcp`,
+      mcpPathUrl: `${ready.pathUrl}/mcp`,
+      server: { name: "stdio-fixture", version: "1.2.3" },
+    });
+    // The startup check's process wrote to stderr; its lines come out prefixed.
+    expect(cli.output.some((l) => /^\[mcp check\] stdio-fixture ready/.test(l))).toBe(true);
+  });
+
+  it("lists the server's tools and calls echo", async () => {
+    const { client, call } = await connect(mcpUrl);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(["count", "echo", "env", "exit", "pid"]);
+      expect(await call("echo", { text: "héllo through the tunnel" })).toBe("héllo through the tunnel");
+      // The server sees the shell's environment, but not the relay's token.
+      expect(await call("env", { name: "MCP_E2E_SETTING" })).toBe("inherited");
+      expect(await call("env", { name: "PORTHOLE_TOKEN" })).toBe("(unset)");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("streams progress notifications one by one while the tool runs, not all at the end", async () => {
+    const { client } = await connect(mcpUrl);
+    try {
+      const arrivals: { progress: number; at: number }[] = [];
+      const result = await client.callTool({ name: "count", arguments: { n: 4 } }, undefined, {
+        onprogress: (p) => arrivals.push({ progress: p.progress, at: performance.now() }),
+      });
+      const done = performance.now();
+      expect((result.content as { text: string }[])[0]?.text).toBe("counted to 4");
+      expect(arrivals.map((a) => a.progress)).toEqual([1, 2, 3, 4]);
+      // The server sends one every 250 ms: each arrives well apart from the one before, the first long before the result.
+      const gaps = arrivals.slice(1).map((a, i) => a.at - (arrivals[i] as { at: number }).at);
+      expect(Math.min(...gaps)).toBeGreaterThan(100);
+      expect(done - (arrivals[0] as { at: number }).at).toBeGreaterThan(500);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("gives two clients separate sessions, each with its own server process, and DELETE stops one", async () => {
+    const a = await connect(mcpUrl);
+    const b = await connect(mcpUrl);
+    try {
+      expect(a.transport.sessionId).toBeTruthy();
+      expect(b.transport.sessionId).toBeTruthy();
+      expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
+      const [pidA, pidB] = [Number(await a.call("pid")), Number(await b.call("pid"))];
+      expect(pidA).not.toBe(pidB);
+      const sessionA = String(a.transport.sessionId);
+      const started = await cli.waitFor((e) => e.event === "mcp-session-start" && e.session === sessionA);
+      expect(started.pid).toBe(pidA);
+      await a.transport.terminateSession();
+      const ended = await sessionEnd(sessionA);
+      expect(ended).toMatchObject({ pid: pidA, reason: "deleted", failedRequests: 0 });
+      expect(isAlive(pidA)).toBe(false);
+      // The other session and its process are untouched.
+      expect(isAlive(pidB)).toBe(true);
+      expect(await b.call("echo", { text: "still here" })).toBe("still here");
+    } finally {
+      await a.client.close();
+      await b.client.close();
+    }
+  });
+
+  it("answers a call in flight with an error naming the exit code when the server exits, and says so", async () => {
+    const { client, transport, call } = await connect(mcpUrl);
+    const pid = Number(await call("pid"));
+    try {
+      await expect(call("exit", { code: 3 })).rejects.toThrow(/exited with code 3 before answering/);
+      const ended = await sessionEnd(String(transport.sessionId));
+      expect(ended).toMatchObject({ pid, reason: "exited", exitCode: 3, failedRequests: 1 });
+      expect(cli.output).toContain(`[mcp ${pid}] exiting with code 3`);
+      // The session went with its process: the client must initialize again, and then gets a fresh one.
+      await expect(call("echo", { text: "x" })).rejects.toThrow(/404|Session not found/);
+    } finally {
+      await client.close();
+    }
+    const again = await connect(mcpUrl);
+    expect(await again.call("echo", { text: "new session" })).toBe("new session");
+    await again.client.close();
+  });
+});
+
+describe("stopping porthole mcp", () => {
+  it("on SIGTERM, stops the server processes, the bridge and the agent", async () => {
+    const cli = await startMcp("mcp-sigterm");
+    const ready = await cli.waitFor((e) => e.event === "ready", 30_000);
+    const { client, call } = await connect(String(ready.mcpUrl));
+    const pid = Number(await call("pid"));
+    expect(isAlive(pid)).toBe(true);
+    await cli.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+    expect(isAlive(pid)).toBe(false);
+    await client.close();
+  });
+});
+
+describe("usage and startup errors", () => {
+  it.each([
+    [["mcp"], /Missing the MCP server's command after "--"/],
+    [["mcp", "--relay", "http://127.0.0.1:9", "--"], /Missing the MCP server's command after "--"/],
+    [["mcp", "node", "server.js"], /Put the MCP server's command after "--"/],
+    [["mcp", "--host-header", "preserve", "--", "node", "server.js"], /--host-header is for porthole http/],
+  ])("rejects %j with a usage error and exit code 2", async (args, message) => {
+    const cli = spawnCli(args);
+    expect(await cli.exited).toBe(2);
+    expect(cli.output.join("\n")).toMatch(message);
+  });
+
+  it.each([
+    [
+      ["/nonexistent/porthole-mcp-server", "--stdio"],
+      /Cannot start the MCP server "\/nonexistent\/porthole-mcp-server --stdio": command not found/,
+    ],
+    [[process.execPath, "-e", "process.exit(7)"], /Cannot start the MCP server ".*": it exited with code 7 before answering initialize/],
+  ])("a server command %j that cannot serve fails clearly, before any tunnel, with exit code 1", async (command, message) => {
+    const cli = spawnCli(["mcp", "--relay", relay.url, "--token", TOKEN, "--json", "--", ...command]);
+    expect(await cli.exited).toBe(1);
+    const out = cli.output.join("\n");
+    expect(out).toMatch(message);
+    expect(out).not.toMatch(/\n\s+at /);
+    expect(cli.events.some((e) => e.event === "ready")).toBe(false);
+  });
+});
+
+describe("human output", () => {
+  it("prints the MCP URL and the config snippets to paste into clients", async () => {
+    const cli = await startMcp("mcp-human", { json: false });
+    // Read stdout whole: the harness takes any line that parses as JSON (a snippet's last string) for an event.
+    let out = "";
+    cli.child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+    });
+    try {
+      // Both snippets have been printed once two lines close a top-level JSON object.
+      await expect.poll(() => out.match(/^ {4}\}$/gm)?.length, { timeout: 30_000 }).toBe(2);
+      const port = new URL(relay.url).port;
+      const publicUrl = `http://mcp-human.localhost:${port}/mcp`;
+      const pathUrl = `${relay.url}/t/mcp-human/mcp`;
+      expect(out).toContain(`MCP URL     ${publicUrl}`);
+      expect(out).toContain('MCP server "stdio-fixture" 1.2.3');
+      // Node clients (mcp-remote among them) cannot resolve *.localhost, so the snippets use the path URL.
+      expect(out).toContain(`claude mcp add --transport http mcp-human ${pathUrl}`);
+      const snippets = [...out.matchAll(/^ {4}\{$[\s\S]*?^ {4}\}$/gm)].map((m) => JSON.parse(m[0]));
+      expect(snippets).toEqual([
+        { mcpServers: { "mcp-human": { command: "npx", args: ["-y", "mcp-remote", pathUrl] } } },
+        { mcpServers: { "mcp-human": { type: "http", url: pathUrl } } },
+      ]);
+      // The URL in the snippets works.
+      const { client, call } = await connect(pathUrl);
+      expect(await call("echo", { text: "pasted" })).toBe("pasted");
+      await client.close();
+      await expect.poll(() => cli.output.some((l) => /^mcp session [0-9a-f]{8} \(server pid \d+\) opened$/.test(l))).toBe(true);
+    } finally {
+      await cli.kill();
+    }
+  });
+});
+
+describe("the bridge's own limits", () => {
+  const events: BridgeEvent[] = [];
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  const local = () => `${bridge.origin}/mcp`;
+
+  beforeAll(async () => {
+    bridge = await startBridge({
+      server: { command: process.execPath, args: [FIXTURE] },
+      maxSessions: 1,
+      sessionIdleMs: 500,
+      onEvent: (e) => events.push(e),
+      onOutput: () => {},
+    });
+  });
+
+  afterAll(() => bridge?.close());
+
+  /** A raw POST to the bridge, with whatever Host header a test wants. */
+  const raw = (headers: Record<string, string>, body: string) =>
+    new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const url = new URL(local());
+      const req = request({ host: url.hostname, port: url.port, path: "/mcp", method: "POST", headers }, (res) => {
+        let text = "";
+        res.on("data", (c) => {
+          text += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+
+  const init = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+  });
+  const json = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
+  const ended = (pid: number) => expect.poll(() => events.find((e) => e.event === "mcp-session-end" && e.pid === pid), { timeout: 5000 });
+
+  it("refuses a session over maxSessions with 503, then ends an idle one after sessionIdleMs and stops its process", async () => {
+    const a = await connect(local(), fetch);
+    const pid = Number(await a.call("pid"));
+    const refused = await raw(json, init);
+    expect(refused.status).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("30");
+    await expect(connect(local(), fetch)).rejects.toThrow(/1 sessions are open, the limit/);
+    expect(bridge.sessionCount()).toBe(1);
+    // Closing the client drops its GET stream; no DELETE is sent, so only the idle timer can end the session.
+    await a.client.close();
+    await ended(pid).toMatchObject({ reason: "idle" });
+    expect(isAlive(pid)).toBe(false);
+    const b = await connect(local(), fetch);
+    const pidB = Number(await b.call("pid"));
+    await b.transport.terminateSession();
+    await b.client.close();
+    await ended(pidB).toMatchObject({ reason: "deleted" });
+    expect(bridge.sessionCount()).toBe(0);
+  });
+
+  it("rejects a foreign Host (DNS rebinding), unknown sessions, and oversized initialize bodies, starting no process", async () => {
+    const before = events.length;
+    const rebound = await raw({ ...json, Host: "evil.example:80" }, init);
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toContain("Invalid Host header: evil.example:80");
+    const unknown = await raw({ ...json, "Mcp-Session-Id": "no-such-session" }, init);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toContain("Session not found");
+    const huge = await raw(json, `${init.slice(0, -1)},"pad":"${"x".repeat(1024 * 1024)}"}`);
+    expect(huge.status).toBe(413);
+    const notInit = await raw(json, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
+    expect(notInit.status).toBe(400);
+    expect(events.length).toBe(before);
+    expect(bridge.sessionCount()).toBe(0);
+  });
+});

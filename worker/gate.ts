@@ -1,0 +1,122 @@
+// What a public request must pass before anything of it reaches the agent: the tunnel's access
+// rules, then its webhook signature. A refusal is a RelayError the caller records and answers.
+
+import { checkAccess, consumesAuthorization, type RateLimiter } from "./access";
+import { concatBytes } from "./batcher";
+import type { Verification } from "./capture-model";
+import { RelayError } from "./errors";
+import type { Policy } from "./policy";
+import type { HeaderList } from "./protocol";
+import { signatureHeaders, verifyWebhook } from "./webhooks/verify";
+
+/** Signature checks read the whole body first; a webhook larger than this is not verified. */
+export const VERIFY_BODY_BYTES = 8 * 1024 * 1024;
+
+/** What the relay learned about a request it let through. */
+export type Admitted = {
+  /** Headers for the agent: the tunnel's own credential is not the local server's business. */
+  headers: HeaderList;
+  /** The body to forward: the bytes already read for verification, then whatever was left. */
+  body: ReadableStream<Uint8Array> | null;
+  verification: Verification | null;
+};
+
+/** A refusal, with what the capture should keep of it. */
+export class Refused extends Error {
+  constructor(
+    readonly error: RelayError,
+    readonly reason: string,
+    readonly verification: Verification | null,
+    /** The body bytes read before refusing, for the capture. */
+    readonly body: Uint8Array | null,
+  ) {
+    super(error.message);
+  }
+}
+
+export type GateRequest = {
+  tunnel: string;
+  label: string;
+  method: string;
+  url: string;
+  clientIp: string;
+  headers: HeaderList;
+  body: ReadableStream<Uint8Array> | null;
+  /** Replays come from the authenticated API: access rules do not apply and a failed signature is only logged. */
+  replay: boolean;
+  upgrade: boolean;
+};
+
+/** Applies the policy to one request; throws Refused when the relay must answer it instead. */
+export async function admit(policy: Policy, limiter: RateLimiter, r: GateRequest, now = Date.now()): Promise<Admitted> {
+  if (!r.replay) {
+    const denial = await checkAccess(policy.access, { headers: r.headers, clientIp: r.clientIp }, limiter, now);
+    if (denial) {
+      const error = new RelayError(denial.code, `Tunnel "${r.tunnel}" refused "${r.label}": ${denial.reason}.`, denial.headers);
+      throw new Refused(error, denial.reason, null, null);
+    }
+  }
+  const headers = consumesAuthorization(policy.access) ? r.headers.filter(([k]) => k.toLowerCase() !== "authorization") : r.headers;
+  if (policy.specs.length === 0 || r.upgrade) return { headers, body: r.body, verification: null };
+
+  const mode = r.replay ? "log" : policy.input.verifyMode;
+  const { bytes, rest } = await readUpTo(r.body, VERIFY_BODY_BYTES);
+  let verdict: Omit<Verification, "mode">;
+  if (rest) {
+    verdict = { provider: providers(policy), ok: false, reason: `body over ${VERIFY_BODY_BYTES / 1024 / 1024} MiB was not verified` };
+  } else {
+    const checked = await verifyWebhook(policy.specs, { method: r.method, url: r.url, headers: r.headers, body: bytes }, now);
+    verdict = checked ?? { provider: providers(policy), ok: false, reason: `missing signature header (${expectedHeaders(policy)})` };
+  }
+  const verification: Verification = { ...verdict, mode };
+  if (!verification.ok && mode === "enforce") {
+    const message = `Tunnel "${r.tunnel}" rejected "${r.label}": ${verification.provider} signature check failed: ${verification.reason}.`;
+    throw new Refused(new RelayError(rest ? "body-too-large" : "signature-invalid", message), verification.reason, verification, bytes);
+  }
+  return { headers, body: r.body === null ? null : prepend(bytes, rest), verification };
+}
+
+function providers(policy: Policy): string {
+  return [...new Set(policy.specs.map((s) => s.provider))].join("|");
+}
+
+function expectedHeaders(policy: Policy): string {
+  return [...new Set(policy.specs.flatMap((s) => signatureHeaders(s.provider)))].join(" or ");
+}
+
+/** Reads a body up to `limit` bytes; `rest` is the unread remainder when it is longer. */
+async function readUpTo(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<{ bytes: Uint8Array; rest: ReadableStreamDefaultReader<Uint8Array> | null }> {
+  if (!body) return { bytes: new Uint8Array(0), rest: null };
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { bytes: concatBytes(parts, size), rest: null };
+    parts.push(value);
+    size += value.byteLength;
+    if (size > limit) return { bytes: concatBytes(parts, size), rest: reader };
+  }
+}
+
+/** A stream of the bytes already read, then the rest of the original body. */
+function prepend(bytes: Uint8Array, rest: ReadableStreamDefaultReader<Uint8Array> | null): ReadableStream<Uint8Array> {
+  let first = true;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (first) {
+        first = false;
+        if (bytes.byteLength > 0) return controller.enqueue(bytes);
+      }
+      const next = rest ? await rest.read() : { done: true as const, value: undefined };
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      return rest?.cancel(reason);
+    },
+  });
+}
