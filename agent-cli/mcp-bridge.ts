@@ -82,6 +82,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   let opening = 0;
   const byId = new Map<string, McpSession>();
   let allowedHosts: string[] = [];
+  let closing: Promise<void> | undefined;
 
   const sessionOptions = {
     server: o.server,
@@ -119,6 +120,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
       return rpcError(res, 400, "Parse error: Invalid JSON", { code: -32700 });
     }
     if (!isJSONRPCRequest(body) || !isInitializeRequest(body)) return rpcError(res, 400, "Bad Request: Mcp-Session-Id header is required");
+    if (closing) return rpcError(res, 503, "porthole mcp is stopping", { id: body.id });
     if (live.size + opening >= maxSessions) {
       const message = `porthole mcp: ${maxSessions} sessions are open, the limit; end one (DELETE /mcp) or wait until one is idle`;
       return rpcError(res, 503, message, { id: body.id, headers: { "Retry-After": "30" } });
@@ -167,7 +169,6 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
   const { port } = server.address() as AddressInfo;
   allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
 
-  let closing: Promise<void> | undefined;
   const close = async () => {
     await Promise.all([...live].map((s) => s.end("shutdown")));
     server.closeAllConnections();

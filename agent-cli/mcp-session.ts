@@ -33,6 +33,12 @@ export type SessionOptions = {
   onEnd: (session: McpSession, end: SessionEnd) => void;
 };
 
+/** A stdio transport error in words; the usual one is a server that logs to stdout, which belongs to JSON-RPC. */
+function stdioError(err: Error): string {
+  const garbled = err instanceof SyntaxError || err.name === "ZodError";
+  return garbled ? `wrote something other than JSON-RPC to stdout (logs belong on stderr): ${err.message}` : `stdio: ${err.message}`;
+}
+
 /** A client session and the server process that serves it alone. */
 export class McpSession {
   readonly http: StreamableHTTPServerTransport;
@@ -56,7 +62,7 @@ export class McpSession {
     this.http.onmessage = (message) => this.toServer(message);
     this.http.onclose = () => void this.end("deleted");
     child.onmessage = (message) => this.toClient(message);
-    child.onerror = (err) => o.onOutput(this.pid, `not a JSON-RPC message on stdout: ${err.message}`);
+    child.onerror = (err) => o.onOutput(this.pid, stdioError(err));
     child.onclose = () => void this.end("exited");
   }
 

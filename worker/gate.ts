@@ -7,7 +7,7 @@ import type { Verification } from "./capture-model";
 import { RelayError } from "./errors";
 import type { Policy } from "./policy";
 import type { HeaderList } from "./protocol";
-import { signatureHeaders, verifyWebhook } from "./webhooks/verify";
+import { missingReason, verifyWebhook } from "./webhooks/verify";
 
 /** Signature checks read the whole body first; a webhook larger than this is not verified. */
 export const VERIFY_BODY_BYTES = 8 * 1024 * 1024;
@@ -66,7 +66,7 @@ export async function admit(policy: Policy, limiter: RateLimiter, r: GateRequest
     verdict = { provider: providers(policy), ok: false, reason: `body over ${VERIFY_BODY_BYTES / 1024 / 1024} MiB was not verified` };
   } else {
     const checked = await verifyWebhook(policy.specs, { method: r.method, url: r.url, headers: r.headers, body: bytes }, now);
-    verdict = checked ?? { provider: providers(policy), ok: false, reason: `missing signature header (${expectedHeaders(policy)})` };
+    verdict = checked ?? { provider: providers(policy), ok: false, reason: missingReason(policy.specs) };
   }
   const verification: Verification = { ...verdict, mode };
   if (!verification.ok && mode === "enforce") {
@@ -78,10 +78,6 @@ export async function admit(policy: Policy, limiter: RateLimiter, r: GateRequest
 
 function providers(policy: Policy): string {
   return [...new Set(policy.specs.map((s) => s.provider))].join("|");
-}
-
-function expectedHeaders(policy: Policy): string {
-  return [...new Set(policy.specs.flatMap((s) => signatureHeaders(s.provider)))].join(" or ");
 }
 
 /** Reads a body up to `limit` bytes; `rest` is the unread remainder when it is longer. */

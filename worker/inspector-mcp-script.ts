@@ -52,13 +52,14 @@ function mcpEntry(e) {
 function mcpRender(view, method) {
   const methods = Array.isArray(view.methods) ? view.methods.map(String) : [];
   if (method && !methods.includes(method)) methods.push(method);
-  mcpMethod.replaceChildren(h("option", { value: "" }, "all MCP methods"), methods.map((m) => h("option", { value: m }, m)));
+  mcpMethod.replaceChildren(h("option", { value: "" }, "all MCP methods"), ...methods.map((m) => h("option", { value: m }, m)));
   mcpMethod.value = method;
   const entries = Array.isArray(view.entries) ? view.entries.slice().reverse() : [];
   mcpEntries.replaceChildren(...entries.map(mcpEntry));
   const notes = Array.isArray(view.notes) ? view.notes : [];
-  byId("mcp-notes").replaceChildren(notes.length ? h("details", null, h("summary", { class: "muted" }, notes.length + " decoding notes"),
-    h("ul", null, notes.map((n) => h("li", { class: "mono" }, String(n.captureId) + ": " + String(n.message))))) : null);
+  // replaceChildren would print a null or an array: only nodes go in.
+  byId("mcp-notes").replaceChildren(...(notes.length ? [h("details", { "data-testid": "mcp-notes" }, h("summary", { class: "muted" }, notes.length + " decoding notes"),
+    h("ul", null, notes.map((n) => h("li", { class: "mono" }, String(n.captureId) + ": " + String(n.message)))))] : []));
   byId("mcp-count").textContent = entries.length + (method ? " " + method : "") + " MCP entries" + (view.complete === false ? " (newest captures only)" : "");
   byId("mcp-empty").hidden = entries.length > 0;
   mcpPanel.setAttribute("data-method", method);

@@ -1,39 +1,9 @@
 // `porthole mcp`: the real CLI runs a real stdio MCP server (v1 SDK) behind its Streamable HTTP bridge, through the
-// real relay in workerd, and real v1 SDK clients use it. The bridge's limits are tested on the bridge itself.
+// real relay in workerd, and real v1 SDK clients use it. The bridge's limits are in mcp-bridge-limits.test.ts.
 
-import { request } from "node:http";
-import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BridgeEvent, startBridge } from "../../agent-cli/mcp-bridge";
-import { type AgentProcess, fetchUrl, type RelayProcess, spawnCli, startRelay, TOKEN } from "./harness";
-
-const FIXTURE = fileURLToPath(new URL("./fixtures/stdio-server.mjs", import.meta.url));
-
-/** fetch for the SDK client that reaches *.localhost tunnel URLs. */
-const tunnelFetch: FetchLike = (url, init) => fetchUrl(String(url), init as never) as unknown as Promise<Response>;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function connect(url: string, fetch: FetchLike = tunnelFetch) {
-  const transport = new StreamableHTTPClientTransport(new URL(url), { fetch });
-  const client = new Client({ name: "e2e", version: "1.0.0" });
-  await client.connect(transport);
-  const call = async (name: string, args: Record<string, unknown> = {}) => {
-    const result = await client.callTool({ name, arguments: args });
-    return (result.content as { text: string }[])[0]?.text;
-  };
-  return { client, transport, call };
-}
+import { type AgentProcess, type RelayProcess, spawnCli, startRelay, TOKEN } from "./harness";
+import { connect, FIXTURE, isAlive } from "./mcp-client";
 
 let relay: RelayProcess;
 
@@ -226,83 +196,5 @@ describe("human output", () => {
     } finally {
       await cli.kill();
     }
-  });
-});
-
-describe("the bridge's own limits", () => {
-  const events: BridgeEvent[] = [];
-  let bridge: Awaited<ReturnType<typeof startBridge>>;
-  const local = () => `${bridge.origin}/mcp`;
-
-  beforeAll(async () => {
-    bridge = await startBridge({
-      server: { command: process.execPath, args: [FIXTURE] },
-      maxSessions: 1,
-      sessionIdleMs: 500,
-      onEvent: (e) => events.push(e),
-      onOutput: () => {},
-    });
-  });
-
-  afterAll(() => bridge?.close());
-
-  /** A raw POST to the bridge, with whatever Host header a test wants. */
-  const raw = (headers: Record<string, string>, body: string) =>
-    new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-      const url = new URL(local());
-      const req = request({ host: url.hostname, port: url.port, path: "/mcp", method: "POST", headers }, (res) => {
-        let text = "";
-        res.on("data", (c) => {
-          text += c;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      });
-      req.on("error", reject);
-      req.end(body);
-    });
-
-  const init = JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
-  });
-  const json = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
-  const ended = (pid: number) => expect.poll(() => events.find((e) => e.event === "mcp-session-end" && e.pid === pid), { timeout: 5000 });
-
-  it("refuses a session over maxSessions with 503, then ends an idle one after sessionIdleMs and stops its process", async () => {
-    const a = await connect(local(), fetch);
-    const pid = Number(await a.call("pid"));
-    const refused = await raw(json, init);
-    expect(refused.status).toBe(503);
-    expect(refused.headers["retry-after"]).toBe("30");
-    await expect(connect(local(), fetch)).rejects.toThrow(/1 sessions are open, the limit/);
-    expect(bridge.sessionCount()).toBe(1);
-    // Closing the client drops its GET stream; no DELETE is sent, so only the idle timer can end the session.
-    await a.client.close();
-    await ended(pid).toMatchObject({ reason: "idle" });
-    expect(isAlive(pid)).toBe(false);
-    const b = await connect(local(), fetch);
-    const pidB = Number(await b.call("pid"));
-    await b.transport.terminateSession();
-    await b.client.close();
-    await ended(pidB).toMatchObject({ reason: "deleted" });
-    expect(bridge.sessionCount()).toBe(0);
-  });
-
-  it("rejects a foreign Host (DNS rebinding), unknown sessions, and oversized initialize bodies, starting no process", async () => {
-    const before = events.length;
-    const rebound = await raw({ ...json, Host: "evil.example:80" }, init);
-    expect(rebound.status).toBe(403);
-    expect(rebound.body).toContain("Invalid Host header: evil.example:80");
-    const unknown = await raw({ ...json, "Mcp-Session-Id": "no-such-session" }, init);
-    expect(unknown.status).toBe(404);
-    expect(unknown.body).toContain("Session not found");
-    const huge = await raw(json, `${init.slice(0, -1)},"pad":"${"x".repeat(1024 * 1024)}"}`);
-    expect(huge.status).toBe(413);
-    const notInit = await raw(json, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
-    expect(notInit.status).toBe(400);
-    expect(events.length).toBe(before);
-    expect(bridge.sessionCount()).toBe(0);
   });
 });

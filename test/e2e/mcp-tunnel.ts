@@ -32,8 +32,8 @@ export async function openTunnels() {
   const agents: Awaited<ReturnType<typeof startAgent>>["agent"][] = [];
   return {
     relay,
-    expose: async (port: number, name: string, path = "/mcp") => {
-      const { agent } = await startAgent(relay, port, name);
+    expose: async (port: number, name: string, path = "/mcp", args: string[] = []) => {
+      const { agent } = await startAgent(relay, port, name, args);
       agents.push(agent);
       return new URL(hostUrl(relay, name, path));
     },

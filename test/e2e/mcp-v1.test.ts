@@ -13,7 +13,7 @@ let tunnels: Awaited<ReturnType<typeof openTunnels>>;
 let stateful: Awaited<ReturnType<typeof startV1Stateful>>;
 let jsonServer: McpFixture;
 let stateless: McpFixture;
-const urls: Record<"stateful" | "json" | "stateless", URL> = {} as never;
+let urls: { stateful: URL; json: URL; stateless: URL };
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -23,11 +23,12 @@ beforeAll(async () => {
     startV1Stateful({ json: true }),
     startV1Stateless(),
   ]);
-  [urls.stateful, urls.json, urls.stateless] = await Promise.all([
+  const [statefulUrl, jsonUrl, statelessUrl] = await Promise.all([
     tunnels.expose(stateful.port, "mcp-v1"),
     tunnels.expose(jsonServer.port, "mcp-v1-json"),
     tunnels.expose(stateless.port, "mcp-v1-stateless"),
   ]);
+  urls = { stateful: statefulUrl, json: jsonUrl, stateless: statelessUrl };
 });
 
 afterEach(async () => {

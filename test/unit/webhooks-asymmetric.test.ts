@@ -50,7 +50,10 @@ describeProvider("sendgrid", {
   wrongSpec: { provider: "sendgrid", secret: otherSendgrid.toString("base64") },
   body: `[${BODY}]`,
   sign: (body, unix) => [
-    ["X-Twilio-Email-Event-Webhook-Signature", crypto.sign("sha256", Buffer.from(`${unix}${body}`), sendgridPair.privateKey).toString("base64")],
+    [
+      "X-Twilio-Email-Event-Webhook-Signature",
+      crypto.sign("sha256", Buffer.from(`${unix}${body}`), sendgridPair.privateKey).toString("base64"),
+    ],
     ["X-Twilio-Email-Event-Webhook-Timestamp", String(unix)],
   ],
   missing: { header: "X-Twilio-Email-Event-Webhook-Signature", carried: true },
@@ -64,7 +67,10 @@ describeProvider("standard-webhooks v1a (whpk_ public key)", {
   sign: (body, unix) => [
     ["webhook-id", "msg_2"],
     ["webhook-timestamp", String(unix)],
-    ["webhook-signature", `v1,Zm9vYmFy v1a,${crypto.sign(null, Buffer.from(`msg_2.${unix}.${body}`), svixPair.privateKey).toString("base64")}`],
+    [
+      "webhook-signature",
+      `v1,Zm9vYmFy v1a,${crypto.sign(null, Buffer.from(`msg_2.${unix}.${body}`), svixPair.privateKey).toString("base64")}`,
+    ],
   ],
   missing: { header: "webhook-id", carried: true },
   tolerance: { seconds: 300, future: true },
@@ -75,9 +81,17 @@ describe("details", () => {
   it("Discord's PING is named in the verdict, whether or not its signature holds", async () => {
     const req = vectorRequest("discord-derived-rfc8032-key");
     const spec = vectorSpec("discord-derived-rfc8032-key");
-    expect(await verifyOne(spec, req, at(T))).toEqual({ provider: "discord", ok: true, reason: "valid discord signature", handshake: "PING" });
+    expect(await verifyOne(spec, req, at(T))).toEqual({
+      provider: "discord",
+      ok: true,
+      reason: "valid discord signature",
+      handshake: "PING",
+    });
     // Discord sends deliberately bad signatures when the URL is saved, and expects them refused.
-    const bad = { ...req, headers: req.headers.map(([k, v]): [string, string] => [k, k === "X-Signature-Ed25519" ? `${"0".repeat(126)}01` : v]) };
+    const bad = {
+      ...req,
+      headers: req.headers.map(([k, v]): [string, string] => [k, k === "X-Signature-Ed25519" ? `${"0".repeat(126)}01` : v]),
+    };
     expect(await verifyOne(spec, bad, at(T))).toEqual({ provider: "discord", ok: false, reason: "signature mismatch", handshake: "PING" });
   });
 
@@ -132,7 +146,12 @@ describe("derToRaw", () => {
     expect(derToRaw(good.subarray(0, good.length - 1))).toBeUndefined();
     expect(derToRaw(Buffer.from([0x31, ...good.subarray(1)]))).toBeUndefined();
     expect(derToRaw(Buffer.from("300402000200", "hex"))).toBeUndefined();
-    const tooLong = Buffer.concat([Buffer.from([0x30, 0x46, 0x02, 0x22]), Buffer.alloc(34, 0x7f), Buffer.from([0x02, 0x20]), Buffer.alloc(32, 1)]);
+    const tooLong = Buffer.concat([
+      Buffer.from([0x30, 0x46, 0x02, 0x22]),
+      Buffer.alloc(34, 0x7f),
+      Buffer.from([0x02, 0x20]),
+      Buffer.alloc(32, 1),
+    ]);
     expect(derToRaw(tooLong)).toBeUndefined();
   });
 });

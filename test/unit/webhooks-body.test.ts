@@ -131,7 +131,10 @@ describe("provider details", () => {
   it("PagerDuty accepts any of several v1 signatures (rotation)", async () => {
     const v = VECTORS["pagerduty-go-sdk"];
     const req = vectorRequest("pagerduty-go-sdk");
-    const rotated = { ...req, headers: [["X-PagerDuty-Signature", `v1=${"ab".repeat(32)}, ${v.headers["X-PagerDuty-Signature"]}`]] as [string, string][] };
+    const rotated = {
+      ...req,
+      headers: [["X-PagerDuty-Signature", `v1=${"ab".repeat(32)}, ${v.headers["X-PagerDuty-Signature"]}`]] as [string, string][],
+    };
     expect(await verifyOne(vectorSpec("pagerduty-go-sdk"), rotated, 0)).toMatchObject({ ok: true });
   });
 
@@ -140,7 +143,9 @@ describe("provider details", () => {
     const spec = vectorSpec("linear-derived");
     expect(await verifyOne(spec, req, at(T + 60))).toMatchObject({ ok: true });
     expect(await verifyOne(spec, req, at(T + 61))).toMatchObject({ ok: false, reason: "timestamp 61 s outside the 60 s tolerance" });
-    expect(await verifyOne(spec, req, at(T) - 61_500)).toMatchObject({ reason: "timestamp 62 s in the future, outside the 60 s tolerance" });
+    expect(await verifyOne(spec, req, at(T) - 61_500)).toMatchObject({
+      reason: "timestamp 62 s in the future, outside the 60 s tolerance",
+    });
   });
 
   it("Linear re-signing adds a fresh Linear-Timestamp, which wins over the stale body field", async () => {

@@ -59,7 +59,11 @@ export function describeVectors(ids: (keyof typeof VECTORS)[], extra: Record<str
     const v = VECTORS[id];
     const now = at("validAt" in v ? v.validAt : T);
     const verdict = await verifyOne(vectorSpec(id), vectorRequest(id, extra), now);
-    expect(verdict).toMatchObject({ provider: vectorSpec(id).provider, ok: v.valid, reason: v.valid ? expect.stringMatching(/^valid /) : "signature mismatch" });
+    expect(verdict).toMatchObject({
+      provider: vectorSpec(id).provider,
+      ok: v.valid,
+      reason: v.valid ? expect.stringMatching(/^valid /) : "signature mismatch",
+    });
   });
 }
 
@@ -95,7 +99,11 @@ export function describeProvider(title: string, c: ProviderCase): void {
 
   describe(`${title} (shared cases)`, () => {
     it("passes a fresh, correctly signed request", async () => {
-      expect(await verifyOne(c.spec, request(c.body, T), at(T) + 1500)).toEqual({ provider, ok: true, reason: `valid ${provider} signature` });
+      expect(await verifyOne(c.spec, request(c.body, T), at(T) + 1500)).toEqual({
+        provider,
+        ok: true,
+        reason: `valid ${provider} signature`,
+      });
     });
 
     it("rejects a tampered body", async () => {
@@ -139,12 +147,18 @@ export function describeProvider(title: string, c: ProviderCase): void {
         });
       });
 
-      it(tol.future ? "rejects a timestamp too far ahead" : "accepts a timestamp ahead of the clock (the provider checks age only)", async () => {
-        const verdict = await verifyOne(c.spec, request(c.body, T), at(T - tol.seconds - 7));
-        if (tol.future) {
-          expect(verdict).toMatchObject({ ok: false, reason: `timestamp ${tol.seconds + 7} s in the future, outside the ${tol.seconds} s tolerance` });
-        } else expect(verdict).toMatchObject({ ok: true });
-      });
+      it(
+        tol.future ? "rejects a timestamp too far ahead" : "accepts a timestamp ahead of the clock (the provider checks age only)",
+        async () => {
+          const verdict = await verifyOne(c.spec, request(c.body, T), at(T - tol.seconds - 7));
+          if (tol.future) {
+            expect(verdict).toMatchObject({
+              ok: false,
+              reason: `timestamp ${tol.seconds + 7} s in the future, outside the ${tol.seconds} s tolerance`,
+            });
+          } else expect(verdict).toMatchObject({ ok: true });
+        },
+      );
     } else {
       it("has no replay window: a month-old request still verifies", async () => {
         expect(await verifyOne(c.spec, request(c.body, T), at(T + 30 * 86400))).toMatchObject({ ok: true });

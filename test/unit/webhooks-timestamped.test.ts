@@ -171,7 +171,11 @@ describe("provider details", () => {
   it("the Standard Webhooks vector verifies under svix-* names and in a multi-signature header", async () => {
     const v = VECTORS["standard-webhooks-repo"];
     const h = v.headers;
-    const svix = signed(v.body, { "svix-id": h["webhook-id"], "svix-timestamp": h["webhook-timestamp"], "svix-signature": h["webhook-signature"] });
+    const svix = signed(v.body, {
+      "svix-id": h["webhook-id"],
+      "svix-timestamp": h["webhook-timestamp"],
+      "svix-signature": h["webhook-signature"],
+    });
     const spec = vectorSpec("standard-webhooks-repo");
     expect(await verifyOne(spec, svix, at(v.validAt))).toMatchObject({ ok: true });
     const multi = signed(v.body, { ...h, "webhook-signature": `v1,Zm9v v1a,${"A".repeat(86)}== ${h["webhook-signature"]}` });

@@ -31,14 +31,19 @@ describe("mailgun", () => {
     const form = `event=delivered&timestamp=${f.timestamp}&token=${f.token}&signature=${f.signature}`;
     const urlencoded = signed(form, { "Content-Type": "application/x-www-form-urlencoded" });
     expect(await verifyOne(MAILGUN, urlencoded, at(T))).toMatchObject({ ok: true });
-    const parts = Object.entries({ event: "delivered", ...f }).map(([k, v]) => `--XyZ\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+    const parts = Object.entries({ event: "delivered", ...f }).map(
+      ([k, v]) => `--XyZ\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
+    );
     const multipart = signed(`${parts.join("")}--XyZ--\r\n`, { "Content-Type": "multipart/form-data; boundary=XyZ" });
     expect(await verifyOne(MAILGUN, multipart, at(T))).toMatchObject({ ok: true });
   });
 
   it("rejects another key and a tampered signed field", async () => {
     const req = signed(jsonBody(mailgunFields(T)), {});
-    expect(await verifyOne({ provider: "mailgun", secret: "other" }, req, at(T))).toMatchObject({ ok: false, reason: "signature mismatch" });
+    expect(await verifyOne({ provider: "mailgun", secret: "other" }, req, at(T))).toMatchObject({
+      ok: false,
+      reason: "signature mismatch",
+    });
     const tampered = signed(jsonBody({ ...mailgunFields(T), timestamp: String(T + 1) }), {});
     expect(await verifyOne(MAILGUN, tampered, at(T))).toMatchObject({ ok: false, reason: "signature mismatch" });
   });

@@ -76,7 +76,11 @@ describe("Twilio URL rules", () => {
   it("repeated field names are signed once per distinct value, values sorted (twilio-node)", async () => {
     const body = "To=1&Media=b&Media=a&Media=b";
     const url = "https://abc123.tunnel.example/m";
-    const req = signed(body, { "Content-Type": FORM, "X-Twilio-Signature": nodeHmac("sha1", "tok", `${url}MediaaMediabTo1`, "base64") }, url);
+    const req = signed(
+      body,
+      { "Content-Type": FORM, "X-Twilio-Signature": nodeHmac("sha1", "tok", `${url}MediaaMediabTo1`, "base64") },
+      url,
+    );
     expect(await verifyOne(spec, req, 0)).toMatchObject({ ok: true });
   });
 

@@ -6,7 +6,11 @@ import { bodyJson, field, header, missing } from "./request";
 import { fail, PASS, type Provider, type SignedRequest } from "./types";
 
 /** Whether `signature` is a valid Ed25519 signature of `data` under the raw 32-byte public key. */
-export async function ed25519Verify(publicKey: Uint8Array<ArrayBuffer>, signature: Uint8Array<ArrayBuffer>, data: Uint8Array<ArrayBuffer>) {
+export async function ed25519Verify(
+  publicKey: Uint8Array<ArrayBuffer>,
+  signature: Uint8Array<ArrayBuffer>,
+  data: Uint8Array<ArrayBuffer>,
+): Promise<boolean> {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   try {
     const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);

@@ -39,7 +39,7 @@ async function mac(scheme: HmacScheme, secret: string, req: SignedRequest, times
 }
 
 /** Verifies one request against one scheme: signature first, then the replay window. */
-export async function verifyScheme(scheme: HmacScheme, secret: string, req: SignedRequest, now: number): Promise<Check> {
+async function verifyScheme(scheme: HmacScheme, secret: string, req: SignedRequest, now: number): Promise<Check> {
   const value = header(req, scheme.header);
   if (value === undefined) return missing(scheme.header);
   const reading = scheme.read(value, req);
@@ -55,21 +55,21 @@ export async function verifyScheme(scheme: HmacScheme, secret: string, req: Sign
 }
 
 /** The request's headers signed afresh at `now` under one scheme. */
-export async function resignScheme(scheme: HmacScheme, secret: string, req: SignedRequest, now: number): Promise<HeaderList> {
+async function resignScheme(scheme: HmacScheme, secret: string, req: SignedRequest, now: number): Promise<HeaderList> {
   const timestamp = scheme.clock ? formatTime(scheme.clock, now) : "";
   const signature = encode(await mac(scheme, secret, req, timestamp), scheme.encoding);
   return scheme.write(req.headers, signature, timestamp);
 }
 
-/** Candidate signatures from a header of separated `key=value` parts, e.g. `t=1,v1=a,v1=b`; also the first value per key. */
+/** The `key=value` parts of a header such as `t=1,v1=a,v1=b`: the first value of each key, and all values of one key. */
 export function parseParts(value: string, separator: string): { first: Map<string, string>; all: (key: string) => string[] } {
-  const parts = value.split(separator).map((part) => {
+  const parts = value.split(separator).map((part): [string, string] => {
     const eq = part.indexOf("=");
     return eq < 0 ? [part.trim(), ""] : [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
   });
   const first = new Map<string, string>();
-  for (const [k, v] of parts) if (!first.has(k!)) first.set(k!, v!);
-  return { first, all: (key) => parts.filter(([k]) => k === key).map(([, v]) => v!) };
+  for (const [k, v] of parts) if (!first.has(k)) first.set(k, v);
+  return { first, all: (key) => parts.filter(([k]) => k === key).map(([, v]) => v) };
 }
 
 /** A header value without its expected prefix, as a one-signature Reading; a value lacking the prefix holds no signature. */

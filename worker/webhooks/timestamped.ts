@@ -2,12 +2,10 @@
 // (`t=…,v1=…`), Slack and Zoom (`v0=` plus a timestamp header), Paddle (`ts=…;h1=…`) and Twitch
 // (message id + RFC 3339 time). Re-signing mints a fresh timestamp, so replays pass the window again.
 
-import { type Clock, TOLERANCE, type Tolerance } from "./freshness";
+import { TOLERANCE, type Tolerance } from "./freshness";
 import { type HmacScheme, hmacProvider, parseParts, prefixed } from "./hmac-scheme";
 import { bodyJson, field, header, withHeader } from "./request";
 import type { Provider, SignedRequest } from "./types";
-
-const UNIX: Clock = "unix";
 
 /** One header of separated parts holding the timestamp under `tsKey` and signatures under `sigKey`. */
 function partsScheme(opts: {
@@ -23,7 +21,7 @@ function partsScheme(opts: {
     header: name,
     algorithm: "SHA-256",
     encoding: "hex",
-    clock: UNIX,
+    clock: "unix",
     tolerance: opts.tolerance,
     read(value) {
       const parts = parseParts(value, separator);
@@ -43,7 +41,7 @@ function v0Scheme(sigHeader: string, tsHeader: string, tolerance?: Tolerance): H
     also: [tsHeader],
     algorithm: "SHA-256",
     encoding: "hex",
-    clock: UNIX,
+    clock: "unix",
     tolerance,
     read(value, req) {
       const ts = header(req, tsHeader);
