@@ -291,6 +291,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [command, ...rest] = positionals;
   try {
+    if (commandLine !== undefined && command !== "mcp")
+      throw new UsageError('"--" separates the command of "porthole mcp"; other commands take no command line.');
     if (command === "http") await runHttp(rest[0], flags, p);
     else if (command === "relay") await runRelay(flags, p);
     else if (command === "captures") await runCaptures(rest, flags, { printer: p, usage: (m) => new UsageError(m) });

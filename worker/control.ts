@@ -193,7 +193,8 @@ export function controlApp(deps: ControlDeps): Hono {
     return c.json(toHar(captures), 200, { "Content-Disposition": `attachment; filename="${deps.tunnel}.har"` });
   });
   app.get("/mcp", (c) => {
-    const limit = Math.min(MCP_SCAN.maxEntries, Math.max(1, Number(c.req.query("limit") ?? MCP_SCAN.entries) || MCP_SCAN.entries));
+    const asked = Number(c.req.query("limit") ?? MCP_SCAN.entries);
+    const limit = Number.isFinite(asked) ? Math.min(MCP_SCAN.maxEntries, Math.max(1, Math.floor(asked))) : MCP_SCAN.entries;
     return c.json(mcpView(deps, c.req.query("method")?.trim() || undefined, limit));
   });
   app.post("/captures/:id/replay", async (c) => {

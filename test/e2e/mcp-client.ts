@@ -4,13 +4,10 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { fetchUrl } from "./harness";
+import { tunnelFetch } from "./mcp-tunnel";
 
 /** A real stdio MCP server: echo, count (with progress), pid, env and exit. */
 export const FIXTURE = fileURLToPath(new URL("./fixtures/stdio-server.mjs", import.meta.url));
-
-/** fetch for the SDK client that reaches *.localhost tunnel URLs. */
-const tunnelFetch: FetchLike = (url, init) => fetchUrl(String(url), init as never) as unknown as Promise<Response>;
 
 /** Whether a process exists (and is not a reaped zombie). */
 export function isAlive(pid: number): boolean {
@@ -23,7 +20,7 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Connects a v1 SDK client over Streamable HTTP; `call` returns a tool's first text. */
-export async function connect(url: string, fetch: FetchLike = tunnelFetch) {
+export async function connect(url: string, fetch: FetchLike = tunnelFetch().fetch as FetchLike) {
   const transport = new StreamableHTTPClientTransport(new URL(url), { fetch });
   const client = new Client({ name: "e2e", version: "1.0.0" });
   await client.connect(transport);

@@ -7,7 +7,6 @@ import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
@@ -28,6 +27,8 @@ import {
   startRelay,
   TOKEN,
 } from "./harness";
+import { connect } from "./mcp-client";
+import { tunnelFetch } from "./mcp-tunnel";
 
 const NAME = "mcp-view-e2e";
 const WAIT = { timeout: 20_000 };
@@ -105,9 +106,7 @@ let origin: Awaited<ReturnType<typeof startMcpServer>>;
 beforeAll(async () => {
   [relay, origin, browser] = await Promise.all([startRelay(), startMcpServer(), launchChromium()]);
   ({ agent } = await startAgent(relay, origin.port, NAME));
-  const client = new Client({ name: "e2e", version: "1.0.0" });
-  const transport = new StreamableHTTPClientTransport(new URL(hostUrl(relay, NAME, "/mcp")), { fetch: tunnelFetch });
-  await client.connect(transport);
+  const { client, transport } = await connect(hostUrl(relay, NAME, "/mcp"));
   expect(await client.callTool({ name: "echo", arguments: { text: "hi there" } })).toEqual(text("hi there"));
   expect(await client.callTool({ name: "fail", arguments: {} })).toMatchObject({ isError: true });
   expect(await client.callTool({ name: HOSTILE_TOOL, arguments: { text: HOSTILE_ARG } })).toEqual(text(`${HOSTILE_ARG} ${HOSTILE_RESULT}`));
@@ -170,7 +169,7 @@ describe("the MCP view through the API", () => {
 
   it("pairs the legacy SSE transport's POST (answered 202) with the answer on its GET stream", async () => {
     const client = new Client({ name: "legacy", version: "1.0.0" });
-    const transport = new SSEClientTransport(new URL(hostUrl(relay, NAME, "/sse")), { fetch: tunnelFetch });
+    const transport = new SSEClientTransport(new URL(hostUrl(relay, NAME, "/sse")), { fetch: tunnelFetch().fetch });
     await client.connect(transport);
     expect(await client.callTool({ name: "echo", arguments: { text: "over legacy sse" } })).toEqual(text("over legacy sse"));
     // A capture is stored when its exchange ends: the server ends the GET stream (the relay would not notice a
@@ -184,6 +183,37 @@ describe("the MCP view through the API", () => {
     expect(call?.responseCaptureId).toBeDefined();
     expect(call?.responseCaptureId).not.toBe(call?.captureId);
     expect(call?.session).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("the MCP view's bounds", () => {
+  it("reads the newest captures within its byte budget, says when it left older ones out, and honours limit", async () => {
+    const name = "mcp-view-bounds";
+    const { agent: second } = await startAgent(relay, origin.port, name);
+    try {
+      const post = async (body: string | Uint8Array, type: string) => {
+        const res = await fetchUrl(hostUrl(relay, name, "/not-mcp"), { method: "POST", headers: { "content-type": type }, body });
+        await res.arrayBuffer();
+      };
+      await post(JSON.stringify({ jsonrpc: "2.0", method: "notifications/oldest" }), "application/json");
+      // Nine 1 MiB bodies (the capture cap) outweigh the view's 8 MiB budget.
+      for (let i = 0; i < 9; i++) await post(new Uint8Array(1024 * 1024), "application/octet-stream");
+      for (let i = 0; i < 3; i++) await post(JSON.stringify({ jsonrpc: "2.0", method: `notifications/new-${i}` }), "application/json");
+      const read = async (query: string) => {
+        const res = await fetchUrl(`${relay.url}/_porthole/api/tunnels/${name}/mcp${query}`, { headers: bearer });
+        return (await res.json()) as { entries: McpEntry[]; scanned: number; complete: boolean };
+      };
+      await expect.poll(async () => (await read("")).entries.length, WAIT).toBe(3);
+      const view = await read("");
+      expect(view.entries.map((e) => e.method)).toEqual(["notifications/new-0", "notifications/new-1", "notifications/new-2"]);
+      expect(view.complete).toBe(false);
+      expect(view.scanned).toBeLessThan(13);
+      expect((await read("?limit=2")).entries.map((e) => e.method)).toEqual(["notifications/new-1", "notifications/new-2"]);
+      expect((await read("?limit=0")).entries).toHaveLength(1);
+      expect((await read("?limit=x")).entries).toHaveLength(3);
+    } finally {
+      await second.kill();
+    }
   });
 });
 

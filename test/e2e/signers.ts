@@ -51,7 +51,10 @@ export function checkStripe(secret: string, header: string | undefined, body: Bu
 
 /** Slack (api.slack.com/authentication/verifying-requests-from-slack): `v0=` HMAC-SHA256 hex over `v0:<ts>:<body>`. */
 export function slackHeaders(secret: string, body: Bytes, ts = unixNow()): Record<string, string> {
-  return { "X-Slack-Request-Timestamp": String(ts), "X-Slack-Signature": `v0=${hmac("sha256", secret, `v0:${ts}:`, body).toString("hex")}` };
+  return {
+    "X-Slack-Request-Timestamp": String(ts),
+    "X-Slack-Signature": `v0=${hmac("sha256", secret, `v0:${ts}:`, body).toString("hex")}`,
+  };
 }
 
 /** The key of a Standard Webhooks `whsec_<base64>` secret: the base64-decoded bytes after the prefix. */
