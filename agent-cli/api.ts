@@ -25,7 +25,7 @@ export type Capture = CaptureSummary & {
 };
 
 /** What a replay may change; anything left out is sent as captured. */
-export type ReplayEdits = { method?: string; path?: string; headers?: [string, string][]; body?: { base64: string } };
+export type ReplayEdits = { method?: string; path?: string; headers?: [string, string][]; body?: { base64: string }; resign?: boolean };
 
 /** The MCP view of a tunnel: decoded JSON-RPC messages, requests paired with their answers (the relay's own type). */
 export type McpViewAnswer = McpView & { scanned: number; complete: boolean };

@@ -174,7 +174,7 @@ async function follow(api: CapturesApi, name: string, limit: number, print: (c: 
   }
 }
 
-export type ReplayFlags = ConnectionFlags & { method?: string; path?: string; header?: string[]; "body-file"?: string };
+export type ReplayFlags = ConnectionFlags & { method?: string; path?: string; header?: string[]; "body-file"?: string; resign?: boolean };
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -233,6 +233,7 @@ export async function runReplay(args: string[], flags: ReplayFlags, ctx: Command
     editHeaders([], flags.header, ctx.usage);
     edits.headers = editHeaders((await api.get(name, id)).request.headers, flags.header, ctx.usage);
   }
+  if (flags.resign) edits.resign = true;
   const replayed = await api.replay(name, id, edits);
   if (flags.json) writeJson({ replayOf: id, id: replayed.id, status: replayed.status });
   else ctx.printer.info(`replayed ${id} → ${replayed.id}: ${replayed.status}`);

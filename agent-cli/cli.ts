@@ -78,6 +78,8 @@ captures and replay options (NAME defaults to the relay's only tunnel):
   --path P             replay to another path and query
   --header K:V         replay with header K set to V (repeatable; "K:" removes K)
   --body-file F        replay with the bytes of file F as the body
+  --resign             replay signed again, with a fresh timestamp, by the
+                       tunnel's --verify secret (verbatim without it)
   --json               print one JSON object per line
 
 Config file: $PORTHOLE_CONFIG or ~/.config/porthole/config.json with {"relay", "token"}.
@@ -112,6 +114,7 @@ const OPTIONS = {
   path: { type: "string" },
   header: { type: "string", multiple: true },
   "body-file": { type: "string" },
+  resign: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;

@@ -7,10 +7,14 @@ import { type CaptureStore, captureView, type StoredCapture } from "./captures";
 import { RelayError } from "./errors";
 import { toHar } from "./har";
 import { buildMcpView, type DecodedCapture, decodeCapture } from "./mcp-view";
+import { PolicyError, type PublicPolicy } from "./policy";
 import type { HeaderList } from "./protocol";
 
-/** Edits a replay may carry; everything absent is taken from the original. */
-export type ReplayEdits = { method?: string; path?: string; headers?: HeaderList; body?: string | { base64: string } };
+/**
+ * Edits a replay may carry; everything absent is taken from the original. `resign` signs the request
+ * again, at the time of the replay, with the tunnel's secret for its webhook provider.
+ */
+export type ReplayEdits = { method?: string; path?: string; headers?: HeaderList; body?: string | { base64: string }; resign?: boolean };
 
 /** What the control plane needs from its tunnel. */
 export type ControlDeps = {
@@ -21,7 +25,9 @@ export type ControlDeps = {
   acceptFeed: () => Response;
   cleared: () => void;
   /** Exchanges still streaming, as captures so far: a long-lived MCP stream is only stored when it ends. */
-  open?: () => CaptureRecord[];
+  open: () => CaptureRecord[];
+  /** The tunnel's policy as the API shows it (no secrets), and replacing it; `set` throws PolicyError. */
+  policy: { get: () => PublicPolicy; set: (input: unknown) => PublicPolicy };
 };
 
 const MAX_LIST = 1000;
@@ -44,7 +50,7 @@ function mayCarryMcp(s: CaptureSummary): boolean {
 
 /** The captures an MCP view reads, newest first: the open ones, then the stored ones, each loaded only when reached. */
 function* mcpCandidates(deps: ControlDeps): Generator<CaptureRecord> {
-  const open = (deps.open?.() ?? []).filter((c) => mayCarryMcp(c.summary));
+  const open = deps.open().filter((c) => mayCarryMcp(c.summary));
   yield* open;
   const openIds = new Set(open.map((c) => c.summary.id));
   const store = deps.store();
@@ -102,6 +108,10 @@ function parseEdits(value: unknown): ReplayEdits {
     const isBase64 = typeof b === "object" && b !== null && typeof (b as { base64?: unknown }).base64 === "string";
     if (typeof b !== "string" && !isBase64) throw new RelayError("bad-request", 'Replay body must be text or {"base64": …}.');
     edits.body = b as string | { base64: string };
+  }
+  if (o.resign !== undefined) {
+    if (typeof o.resign !== "boolean") throw new RelayError("bad-request", "Replay resign must be true or false.");
+    edits.resign = o.resign;
   }
   return edits;
 }
@@ -206,6 +216,18 @@ export function controlApp(deps: ControlDeps): Hono {
       throw new RelayError("bad-request", "Replay edits are not valid JSON.");
     }
     return c.json(await deps.replay(c.req.param("id"), parseEdits(value)));
+  });
+  app.get("/policy", (c) => c.json(deps.policy.get()));
+  app.put("/policy", async (c) => {
+    const input = await c.req.json().catch(() => {
+      throw new RelayError("bad-request", `Cannot set the policy of tunnel "${deps.tunnel}": the body is not JSON.`);
+    });
+    try {
+      return c.json(deps.policy.set(input));
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      throw new RelayError("bad-request", `Cannot set the policy of tunnel "${deps.tunnel}": ${err.message}.`);
+    }
   });
   app.get("/feed", (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new RelayError("bad-request", "The feed is a WebSocket.");

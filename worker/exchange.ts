@@ -136,6 +136,11 @@ export class HttpExchange {
     }
   }
 
+  /** What has been recorded so far, for views of exchanges still in flight. */
+  get recorder(): Recorder {
+    return this.o.recorder;
+  }
+
   /** Fails the exchange because the agent went away. */
   agentGone(): void {
     this.onReset({ type: "reset", stream: this.o.id, code: "agent-gone", message: "the agent disconnected" });

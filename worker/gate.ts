@@ -7,7 +7,7 @@ import type { Verification } from "./capture-model";
 import { RelayError } from "./errors";
 import type { Policy } from "./policy";
 import type { HeaderList } from "./protocol";
-import { missingReason, verifyWebhook } from "./webhooks/verify";
+import { missingReason, resign, signatureHeaders, verifyWebhook } from "./webhooks/verify";
 
 /** Signature checks read the whole body first; a webhook larger than this is not verified. */
 export const VERIFY_BODY_BYTES = 8 * 1024 * 1024;
@@ -115,4 +115,21 @@ function prepend(bytes: Uint8Array, rest: ReadableStreamDefaultReader<Uint8Array
       return rest?.cancel(reason);
     },
   });
+}
+
+/**
+ * The request a re-signed replay sends: signed again at `now` with the tunnel's secret for the provider
+ * the original was verified against (else the one whose signature headers it carries).
+ */
+export async function resigned(policy: Policy, request: Request, provider: string | undefined, now = Date.now()): Promise<Request> {
+  const headers: HeaderList = [...request.headers];
+  const carried = (spec: Policy["specs"][number]) => signatureHeaders(spec).some((h) => request.headers.has(h));
+  const spec = policy.specs.find((s) => (provider ? s.provider === provider : carried(s)));
+  const what = `Cannot re-sign the replay of "${request.method} ${new URL(request.url).pathname}"`;
+  if (!spec) throw new RelayError("bad-request", `${what}: the tunnel verifies no provider it was signed for (--verify).`);
+  const body = new Uint8Array(await request.clone().arrayBuffer());
+  const signed = await resign(spec, { method: request.method, url: request.url, headers, body }, now);
+  if (!signed)
+    throw new RelayError("bad-request", `${what}: ${spec.provider} cannot be re-signed (the relay holds no signing secret for it).`);
+  return new Request(request.url, { method: request.method, headers: signed, body: request.body === null ? null : body });
 }

@@ -59,7 +59,10 @@ export function describePolicy(policy: Policy): string {
 }
 
 /** The policy as the API shows it: providers and rules, never secrets. */
-export function publicPolicy(policy: Policy): { verify: string[]; verifyMode: VerifyMode; access: string; summary: string } {
+export type PublicPolicy = { verify: string[]; verifyMode: VerifyMode; access: string; summary: string };
+
+/** The policy as the API shows it. */
+export function publicPolicy(policy: Policy): PublicPolicy {
   return {
     verify: policy.specs.map((s) => s.provider),
     verifyMode: policy.input.verifyMode,

@@ -12,9 +12,9 @@ import { type Env, type Settings, settings } from "./env";
 import { RelayError } from "./errors";
 import { HttpExchange } from "./exchange";
 import { acceptFeed, broadcast, type FeedAttachment } from "./feed";
-import { admit, Refused } from "./gate";
+import { admit, Refused, resigned } from "./gate";
 import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
-import { describePolicy, type Policy, PolicyError, parsePolicy } from "./policy";
+import { describePolicy, type Policy, PolicyError, parsePolicy, publicPolicy } from "./policy";
 import { type AgentFrame, assertNever, CloseCode, decodeAgentMessage, HEARTBEAT, type Hello, ProtocolError } from "./protocol";
 import { type PublicAttachment, PublicSockets } from "./public-ws";
 import { newCaptureId, Recorder } from "./recorder";
@@ -338,6 +338,15 @@ export class Tunnel extends DurableObject<Env> {
       replay: (id, edits) => this.replay(route.name, id, edits),
       acceptFeed: () => acceptFeed(this.ctx, route.name, route.expiresAt),
       cleared: () => broadcast(this.ctx, { type: "clear" }),
+      open: () => [...this.exchanges.values()].map((e) => e.recorder.record()),
+      policy: {
+        get: () => publicPolicy(this.policy(route.name)),
+        set: (input) => {
+          const policy = parsePolicy(input);
+          this.records.setPolicy(policy);
+          return publicPolicy(policy);
+        },
+      },
     });
     return Promise.resolve(app.fetch(new Request(new URL(route.path, "http://tunnel"), request)));
   }
@@ -346,7 +355,10 @@ export class Tunnel extends DurableObject<Env> {
   private async replay(tunnel: string, id: string, edits: ReplayEdits): Promise<{ id: string; status: number }> {
     const original = this.records.store().get(id);
     if (!original) throw new RelayError("capture-not-found", `Tunnel "${tunnel}" has no capture "${id}".`);
-    const { request, path, publicUrl, prefix } = replayRequest(original, edits);
+    const replayed = replayRequest(original, edits);
+    const { path, publicUrl, prefix } = replayed;
+    const verifiedBy = original.summary.verification?.provider;
+    const request = edits.resign ? await resigned(this.policy(tunnel), replayed.request, verifiedBy) : replayed.request;
     const route: PublicRoute = {
       kind: "public",
       name: tunnel,

@@ -3,59 +3,39 @@
 // its reason, reported by the agent as a `refused` event, and never reach the local server.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AgentProcess, fetchUrl, hostUrl, type RelayProcess, spawnCli, startAgent, startRelay, TOKEN } from "./harness";
-import { type RecordingOrigin, startRecordingOrigin } from "./recording-origin";
-import { captureOf, headerOf } from "./tunnel-captures";
+import { hostUrl, spawnCli, TOKEN } from "./harness";
+import { call, type PolicyTunnels, startPolicyTunnels } from "./policy-tunnels";
+import { captureOf, headerOf } from "./tunnel-api";
 
-let relay: RelayProcess;
-let origin: RecordingOrigin;
-const agents: Record<string, { agent: AgentProcess; policy: string }> = {};
-
-const TUNNELS: Record<string, string[]> = {
-  "ac-basic": ["--basic-auth", "ann:pa:ss:word", "--basic-auth", "bob:hunter2"],
-  "ac-bearer": ["--bearer", "tok-e2e-0123456789"],
-  "ac-ip": ["--allow-ip", "203.0.113.0/24", "--allow-ip", "2001:db8:abcd::/48"],
-  "ac-rate": ["--rate-limit", "3/min"],
-};
+let t: PolicyTunnels;
 
 beforeAll(async () => {
-  [relay, origin] = await Promise.all([startRelay(), startRecordingOrigin()]);
-  await Promise.all(
-    Object.entries(TUNNELS).map(async ([name, flags]) => {
-      const { agent, ready } = await startAgent(relay, origin.port, name, flags);
-      agents[name] = { agent, policy: String((ready as { policy?: unknown }).policy) };
-    }),
-  );
+  t = await startPolicyTunnels({
+    "ac-basic": ["--basic-auth", "ann:pa:ss:word", "--basic-auth", "bob:hunter2"],
+    "ac-bearer": ["--bearer", "tok-e2e-0123456789"],
+    "ac-ip": ["--allow-ip", "203.0.113.0/24", "--allow-ip", "2001:db8:abcd::/48"],
+    "ac-rate": ["--rate-limit", "3/min"],
+  });
 });
 
-afterAll(async () => {
-  await Promise.all(Object.values(agents).map(({ agent }) => agent.kill()));
-  await relay?.stop();
-  await origin?.close();
-});
+afterAll(() => t?.stop());
 
 /** GETs a path of a tunnel's host URL with the given headers. */
 async function get(name: string, path: string, headers: Record<string, string> = {}) {
-  const res = await fetchUrl(hostUrl(relay, name, path), { headers });
-  return {
-    status: res.status,
-    error: res.headers.get("X-Porthole-Error"),
-    challenge: res.headers.get("WWW-Authenticate"),
-    retryAfter: res.headers.get("Retry-After"),
-    text: await res.text(),
-  };
+  const res = await call(hostUrl(t.relay, name, path), { headers });
+  return { ...res, challenge: res.headers.get("WWW-Authenticate"), retryAfter: res.headers.get("Retry-After") };
 }
 
 const basic = (userPass: string) => ({ Authorization: `Basic ${Buffer.from(userPass).toString("base64")}` });
 
 /** Checks that a refusal was captured with its reason, reported by the agent, and never reached the local server. */
 async function expectRefused(name: string, path: string, status: number, reason: string | RegExp) {
-  const event = await agents[name]!.agent.waitFor((e) => e.event === "refused" && e.path === path, 5000);
+  const event = await t.event(name, "refused", path);
   expect(event).toMatchObject({ method: "GET", status });
   expect(event.reason).toMatch(reason);
-  const capture = await captureOf(relay, name, path);
+  const capture = await captureOf(t.relay, name, path);
   expect(capture).toMatchObject({ outcome: "denied", status, error: event.reason });
-  expect(origin.at(path.split("?")[0]!)).toHaveLength(0);
+  expect(t.origin.at(path.split("?")[0]!)).toHaveLength(0);
   return capture;
 }
 
@@ -63,14 +43,14 @@ describe("--basic-auth", () => {
   const name = "ac-basic";
 
   it("describes the rule without the passwords", () => {
-    expect(agents[name]!.policy).toBe("basic-auth (2 users)");
+    expect(t.policy(name)).toBe("basic-auth (2 users)");
   });
 
   it("lets the right credentials through, a password with ':' included, without passing Authorization on", async () => {
     expect(await get(name, "/basic/ann", basic("ann:pa:ss:word"))).toMatchObject({ status: 200, text: "ok" });
     expect(await get(name, "/basic/bob", basic("bob:hunter2"))).toMatchObject({ status: 200, text: "ok" });
-    for (const seen of [...origin.at("/basic/ann"), ...origin.at("/basic/bob")]) expect(seen.headers.authorization).toBeUndefined();
-    expect(origin.at("/basic/ann")).toHaveLength(1);
+    for (const seen of [...t.origin.at("/basic/ann"), ...t.origin.at("/basic/bob")]) expect(seen.headers.authorization).toBeUndefined();
+    expect(t.origin.at("/basic/ann")).toHaveLength(1);
   });
 
   it("refuses a wrong password with 401 and a challenge, and redacts it in the capture", async () => {
@@ -95,9 +75,9 @@ describe("--bearer", () => {
   const name = "ac-bearer";
 
   it("lets the token through without passing Authorization on, and refuses others", async () => {
-    expect(agents[name]!.policy).toBe("bearer (1 token)");
+    expect(t.policy(name)).toBe("bearer (1 token)");
     expect(await get(name, "/bearer/ok", { Authorization: "Bearer tok-e2e-0123456789" })).toMatchObject({ status: 200 });
-    expect(origin.at("/bearer/ok")[0]!.headers.authorization).toBeUndefined();
+    expect(t.origin.at("/bearer/ok")[0]!.headers.authorization).toBeUndefined();
 
     const wrong = await get(name, "/bearer/wrong", { Authorization: "Bearer tok-e2e-guess" });
     expect(wrong).toMatchObject({ status: 401, error: "unauthorized", challenge: 'Bearer realm="porthole"' });
@@ -115,11 +95,11 @@ describe("--allow-ip", () => {
   const from = (ip: string) => ({ "CF-Connecting-IP": ip });
 
   it("lets addresses inside the IPv4 and IPv6 ranges through", async () => {
-    expect(agents[name]!.policy).toBe("allow-ip 203.0.113.0/24 2001:db8:abcd::/48");
+    expect(t.policy(name)).toBe("allow-ip 203.0.113.0/24 2001:db8:abcd::/48");
     expect((await get(name, "/ip/v4", from("203.0.113.77"))).status).toBe(200);
     expect((await get(name, "/ip/v6", from("2001:db8:abcd:12::1"))).status).toBe(200);
-    expect(origin.at("/ip/v4")[0]!.headers["x-forwarded-for"]).toBe("203.0.113.77");
-    expect(origin.at("/ip/v6")[0]!.headers["x-forwarded-for"]).toBe("2001:db8:abcd:12::1");
+    expect(t.origin.at("/ip/v4")[0]!.headers["x-forwarded-for"]).toBe("203.0.113.77");
+    expect(t.origin.at("/ip/v6")[0]!.headers["x-forwarded-for"]).toBe("2001:db8:abcd:12::1");
     // A dual-stack socket reports an IPv4 client in its IPv4-mapped IPv6 form: the same client.
     expect((await get(name, "/ip/mapped", from("::ffff:203.0.113.9"))).status).toBe(200);
   });
@@ -144,7 +124,7 @@ describe("--rate-limit", () => {
   const from = (ip: string) => ({ "CF-Connecting-IP": ip });
 
   it("answers the fourth request in a minute from one address with 429 and Retry-After, and not another address's", async () => {
-    expect(agents[name]!.policy).toBe("3/min");
+    expect(t.policy(name)).toBe("3/min");
     for (let i = 1; i <= 3; i++) expect((await get(name, `/rate/${i}`, from("192.0.2.10"))).status).toBe(200);
     const limited = await get(name, "/rate/4", from("192.0.2.10"));
     expect(limited).toMatchObject({ status: 429, error: "rate-limited" });
@@ -153,7 +133,7 @@ describe("--rate-limit", () => {
     // Another spelling of the same address shares its budget.
     expect((await get(name, "/rate/mapped", from("::ffff:192.0.2.10"))).status).toBe(429);
     expect((await get(name, "/rate/other", from("192.0.2.11"))).status).toBe(200);
-    expect(origin.seen.filter((s) => s.url.startsWith("/rate/")).map((s) => s.url)).toEqual([
+    expect(t.origin.seen.filter((s) => s.url.startsWith("/rate/")).map((s) => s.url)).toEqual([
       "/rate/1",
       "/rate/2",
       "/rate/3",
@@ -168,7 +148,7 @@ describe("bad access flags", () => {
     [["--rate-limit", "abc"], '--rate-limit "abc": expected requests per minute, such as "60/min"'],
     [["--basic-auth", "nopassword"], '--basic-auth (entry 1): expected "user:password"'],
   ])("exits 2 before connecting: %j", async (flags, message) => {
-    const cli = spawnCli(["http", String(origin.port), "--relay", relay.url, "--token", TOKEN, "--name", "ac-bad", ...flags]);
+    const cli = spawnCli(["http", String(t.origin.port), "--relay", t.relay.url, "--token", TOKEN, "--name", "ac-bad", ...flags]);
     expect(await cli.exited).toBe(2);
     expect(cli.output.join("\n")).toContain(`porthole: ${message}`);
   });

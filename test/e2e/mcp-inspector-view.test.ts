@@ -94,10 +94,6 @@ async function startMcpServer() {
   };
 }
 
-/** The SDK's fetch, resolving *.localhost to loopback. */
-const tunnelFetch = (url: string | URL, init?: RequestInit) =>
-  fetchUrl(String(url), init as Parameters<typeof fetchUrl>[1]) as unknown as Promise<Response>;
-
 let relay: RelayProcess;
 let agent: AgentProcess;
 let browser: Browser;

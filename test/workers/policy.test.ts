@@ -164,3 +164,85 @@ describe("webhook verification", () => {
     expect((await lastCapture(name)).verification).toMatchObject({ ok: false, mode: "log" });
   });
 });
+
+describe("re-signed replay", () => {
+  const SLACK = "8f742231b10e8888abcd99yyyzzz85a5";
+
+  async function slackSignature(timestamp: string, body: string): Promise<string> {
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SLACK), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`v0:${timestamp}:${body}`)));
+    return `v0=${[...mac].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
+
+  it("mints a fresh timestamp and signature for a stale capture; a verbatim replay is forwarded but fails its check", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name, { policy: { verify: [`slack:${SLACK}`] } });
+    const body = "token=x&command=%2Fdeploy";
+    const stale = String(Math.floor(Date.now() / 1000) - 600);
+    const res = await publicFetch(name, "/slack", {
+      method: "POST",
+      body,
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stale,
+        "X-Slack-Signature": await slackSignature(stale, body),
+      },
+    });
+    expect(res.status).toBe(401);
+    expect(await res.text()).toMatch(/timestamp 6\d\d s outside the 300 s tolerance/);
+    const original = await lastCapture(name);
+
+    const replay = api<{ id: string; status: number }>(name, `/captures/${original.id}/replay`, {
+      method: "POST",
+      body: JSON.stringify({ resign: true }),
+    });
+    const head = await agent.next("request-head");
+    expect(head.note).toMatch(/slack signature valid/);
+    const header = (k: string) => head.headers.find(([n]) => n.toLowerCase() === k)?.[1] ?? "";
+    const fresh = header("x-slack-request-timestamp");
+    expect(Number(fresh)).toBeGreaterThan(Number(stale) + 500);
+    expect(header("x-slack-signature")).toBe(await slackSignature(fresh, body));
+    expect(new TextDecoder().decode(await agent.body(head.stream))).toBe(body);
+    agent.respond(head.stream, { body: "ok" });
+    expect((await replay).status).toBe(200);
+
+    const verbatim = api<{ id: string; status: number }>(name, `/captures/${original.id}/replay`, { method: "POST", body: "{}" });
+    const again = await agent.next("request-head");
+    expect(again.note).toMatch(/slack signature failed: timestamp .* \(log mode\)/);
+    await agent.body(again.stream);
+    agent.respond(again.stream, { body: "ok" });
+    expect((await verbatim).status).toBe(200);
+  });
+
+  it("refuses to re-sign for a provider whose signing secret the relay does not hold", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name, { policy: { verify: [`github:${SECRET}`], verifyMode: "log" } });
+    const res = publicFetch(name, "/plain", { method: "POST", body: "{}" });
+    const head = await agent.next("request-head");
+    await agent.body(head.stream);
+    agent.respond(head.stream, { body: "ok" });
+    await res;
+    const original = await lastCapture(name);
+    await api(name, "/policy", { method: "PUT", body: JSON.stringify({ verify: ["gitlab:tok"], verifyMode: "log" }) });
+    await expect(api(name, `/captures/${original.id}/replay`, { method: "POST", body: '{"resign":true}' })).rejects.toThrow(/400.*cannot/i);
+  });
+});
+
+describe("the policy API", () => {
+  it("sets and shows a tunnel's policy without its secrets, and rejects an invalid one with 400", async () => {
+    const name = uniqueName();
+    await FakeAgent.connect(name);
+    expect(await api(name, "/policy")).toMatchObject({ verify: [], verifyMode: "enforce", access: "", summary: "" });
+    const set = await api<{ summary: string }>(name, "/policy", {
+      method: "PUT",
+      body: JSON.stringify({ verify: [`github:${SECRET}`], access: { bearer: ["tok-123"] } }),
+    });
+    expect(set.summary).toMatch(/verify github \(enforce\).*bearer/);
+    expect(JSON.stringify(await api(name, "/policy"))).not.toMatch(/tok-123|Secret/);
+    expect((await publicFetch(name, "/")).status).toBe(401);
+    await expect(api(name, "/policy", { method: "PUT", body: JSON.stringify({ access: { allowIp: ["10.0.0.0/33"] } }) })).rejects.toThrow(
+      /400.*33/,
+    );
+    await expect(api(name, "/policy", { method: "PUT", body: "not json" })).rejects.toThrow(/400.*not JSON/);
+  });
+});

@@ -1,8 +1,9 @@
-// The captures API of a test relay, as the policy tests read it: the capture a request produced, found
-// by path once the relay has stored it, and replays of it (docs/captures-api.md).
+// A tunnel's API on the test relay, as the policy tests use it (docs/captures-api.md): the capture a
+// request produced, found once the relay has stored it, replays of it, and the tunnel's policy.
 
 import { expect } from "vitest";
-import { fetchUrl, type RelayProcess, TOKEN } from "./harness";
+import { type RelayProcess, TOKEN } from "./harness";
+import { call } from "./policy-tunnels";
 
 type Body = { size: number; truncated: boolean; base64: string; text?: string };
 
@@ -22,16 +23,19 @@ export type Capture = {
   request: { headers: [string, string][]; body: Body };
 };
 
-/** Calls `/_porthole/api/tunnels/<name><path>` with the relay's token; fails the test on anything but 200. */
-export async function tunnelApi<T>(relay: RelayProcess, name: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetchUrl(`${relay.url}/_porthole/api/tunnels/${name}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  expect(res.status, `${body === undefined ? "GET" : "POST"} ${path} answered ${text}`).toBe(200);
-  return JSON.parse(text) as T;
+/** Calls `/_porthole/api/tunnels/<name><path>` with a JSON body if given, and the relay's token unless told otherwise. */
+export function tunnelCall(relay: RelayProcess, name: string, path: string, opts: { method?: string; json?: unknown; token?: string } = {}) {
+  const headers: Record<string, string> = { Authorization: `Bearer ${opts.token ?? TOKEN}` };
+  if (opts.json !== undefined) headers["Content-Type"] = "application/json";
+  const body = opts.json === undefined ? undefined : JSON.stringify(opts.json);
+  return call(`${relay.url}/_porthole/api/tunnels/${name}${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body });
+}
+
+/** tunnelCall's JSON answer; fails the test on anything but 200. */
+export async function tunnelApi<T>(relay: RelayProcess, name: string, path: string, opts: { method?: string; json?: unknown } = {}): Promise<T> {
+  const res = await tunnelCall(relay, name, path, opts);
+  expect(res.status, `${opts.method ?? "request"} ${path} answered ${res.text}`).toBe(200);
+  return JSON.parse(res.text) as T;
 }
 
 /** The newest finished capture of `name` that matches, once stored (captures are written when an exchange ends). */
@@ -57,7 +61,7 @@ export function captureOf(relay: RelayProcess, name: string, path: string): Prom
 
 /** Replays a capture through the API: `{}` sends it verbatim, `{resign: true}` re-signs it first. */
 export function replay(relay: RelayProcess, name: string, id: string, edits: Record<string, unknown> = {}) {
-  return tunnelApi<{ id: string; status: number }>(relay, name, `/captures/${id}/replay`, edits);
+  return tunnelApi<{ id: string; status: number }>(relay, name, `/captures/${id}/replay`, { json: edits });
 }
 
 /** The first value of a header in a captured header list, case-insensitive. */

@@ -1,0 +1,115 @@
+// Replaying captured webhooks end to end. The local server here checks signatures itself, with
+// node:crypto and a 300 s window, as a careful webhook handler does. A verbatim replay of an old
+// delivery reaches it (the relay logs replays, never blocks them) and fails its check; a re-signed
+// replay carries a fresh timestamp and signature made with the tunnel's secret, and passes both sides.
+
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostUrl, once, spawnCli, TOKEN } from "./harness";
+import { call, type PolicyTunnels, startPolicyTunnels } from "./policy-tunnels";
+import type { Seen } from "./recording-origin";
+import { checkStandardWebhooks, checkStripe, standardWebhooksHeaders, stripeSignature, unixNow } from "./signers";
+import { captureOf, captureWhere, headerOf, replay } from "./tunnel-api";
+
+const STRIPE = "whsec_replayStripeSecret9876543210";
+const STANDARD = `whsec_${Buffer.from("replay Standard Webhooks key, 32").toString("base64")}`;
+/** A delivery the provider signed ten minutes ago: once valid, now stale. */
+const TEN_MINUTES_AGO = () => unixNow() - 600;
+
+/** The local application's own check: 200 when the signature is valid and fresh, else 400 with the reason. */
+function localCheck(seen: Seen) {
+  const reason = seen.headers["stripe-signature"]
+    ? checkStripe(STRIPE, String(seen.headers["stripe-signature"]), seen.body)
+    : checkStandardWebhooks(STANDARD, seen.headers, seen.body);
+  return reason === null ? { status: 200, body: "verified locally" } : { status: 400, body: `local check failed: ${reason}` };
+}
+
+let t: PolicyTunnels;
+
+beforeAll(async () => {
+  t = await startPolicyTunnels(
+    { "rp-stripe": ["--verify", `stripe:${STRIPE}`], "rp-std": ["--verify", `standard-webhooks:${STANDARD}`] },
+    localCheck,
+  );
+});
+
+afterAll(() => t?.stop());
+
+/** Sends a delivery that the relay refuses as stale, and returns its capture: the one a user would replay. */
+async function staleDelivery(name: string, path: string, body: Buffer, headers: Record<string, string>) {
+  const res = await call(hostUrl(t.relay, name, path), { method: "POST", body, headers });
+  expect(res.status).toBe(401);
+  expect(res.text).toMatch(/outside the 300 s tolerance/);
+  return captureOf(t.relay, name, path);
+}
+
+/** Runs `porthole replay` against the test relay; resolves with its exit code and JSON lines. */
+async function cliReplay(id: string, name: string, extra: string[] = []) {
+  const cli = spawnCli(["replay", id, name, "--relay", t.relay.url, "--token", TOKEN, "--json", ...extra]);
+  const [code] = (await once(cli.child, "close")) as [number | null];
+  return { code, events: cli.events, output: cli.output.join("\n") };
+}
+
+describe("stripe, through the API", () => {
+  const name = "rp-stripe";
+  const body = Buffer.from('{"id":"evt_once_valid", "type":"invoice.paid"}');
+  const old = stripeSignature(STRIPE, body, TEN_MINUTES_AGO());
+  const deliver = (path: string) => staleDelivery(name, path, body, { "Content-Type": "application/json", "Stripe-Signature": old });
+
+  it("replays verbatim: the relay forwards and logs the stale verdict, the local server's own check fails it", async () => {
+    const original = await deliver("/stripe/verbatim");
+    const verbatim = await replay(t.relay, name, original.id);
+    expect(verbatim.status).toBe(400);
+    const [seen] = t.origin.at("/stripe/verbatim");
+    expect(seen!.headers["stripe-signature"]).toBe(old);
+    expect(seen!.body.equals(body)).toBe(true);
+    const capture = await captureWhere(t.relay, name, (c) => c.id === verbatim.id);
+    expect(capture).toMatchObject({ replayOf: original.id, outcome: "ok", status: 400 });
+    expect(capture.verification).toMatchObject({ provider: "stripe", ok: false, mode: "log" });
+    expect(capture.verification?.reason).toMatch(/outside the 300 s tolerance/);
+  });
+
+  it("replays re-signed: a fresh t and v1 over the same bytes, accepted by the relay and by the local server", async () => {
+    const original = await deliver("/stripe/resigned");
+    const resigned = await replay(t.relay, name, original.id, { resign: true });
+    expect(resigned.status, "the local server's own Stripe check must accept the re-signed replay").toBe(200);
+    const [seen] = t.origin.at("/stripe/resigned");
+    const signature = String(seen!.headers["stripe-signature"]);
+    expect(seen!.body.equals(body)).toBe(true);
+    expect(Math.abs(unixNow() - Number(/(?:^|,)t=(\d+)/.exec(signature)?.[1]))).toBeLessThan(60);
+    expect(checkStripe(STRIPE, signature, seen!.body)).toBeNull();
+    expect(seen!.headers["content-type"]).toBe("application/json");
+    const capture = await captureWhere(t.relay, name, (c) => c.id === resigned.id);
+    expect(capture).toMatchObject({ replayOf: original.id, outcome: "ok", status: 200 });
+    expect(capture.verification).toMatchObject({ provider: "stripe", ok: true });
+    // The capture keeps the request as it was sent, new signature included.
+    expect(headerOf(capture.request.headers, "stripe-signature")).toBe(signature);
+  });
+});
+
+describe("standard webhooks, through porthole replay", () => {
+  const name = "rp-std";
+  const id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
+  const body = Buffer.from(`{"type":"invoice.paid","n":"${randomUUID()}"}`);
+  const deliver = (path: string) => staleDelivery(name, path, body, standardWebhooksHeaders(STANDARD, id, body, TEN_MINUTES_AGO()));
+
+  it("replays verbatim to a local failure", async () => {
+    const original = await deliver("/std/verbatim");
+    const verbatim = await cliReplay(original.id, name);
+    expect(verbatim.code, verbatim.output).toBe(0);
+    expect(verbatim.events[0]).toMatchObject({ replayOf: original.id, status: 400 });
+    expect(t.origin.at("/std/verbatim")).toHaveLength(1);
+  });
+
+  it("replays with --resign: same webhook-id and bytes, a fresh timestamp, and a signature the local server accepts", async () => {
+    const original = await deliver("/std/resigned");
+    const resigned = await cliReplay(original.id, name, ["--resign"]);
+    expect(resigned.code, resigned.output).toBe(0);
+    expect(resigned.events[0]).toMatchObject({ replayOf: original.id, status: 200 });
+    const [seen] = t.origin.at("/std/resigned");
+    expect(seen!.headers["webhook-id"]).toBe(id);
+    expect(seen!.body.equals(body)).toBe(true);
+    expect(Math.abs(unixNow() - Number(seen!.headers["webhook-timestamp"]))).toBeLessThan(60);
+    expect(checkStandardWebhooks(STANDARD, seen!.headers, seen!.body)).toBeNull();
+  });
+});
