@@ -1,12 +1,14 @@
 // What a public request must pass before anything of it reaches the agent: the tunnel's access
 // rules, then its webhook signature. A refusal is a RelayError the caller records and answers.
 
-import { checkAccess, consumesAuthorization, type RateLimiter } from "./access";
+import { checkAccess, consumesAuthorization, RateLimiter } from "./access";
 import { concatBytes } from "./batcher";
 import type { Verification } from "./capture-model";
 import { RelayError } from "./errors";
-import type { Policy } from "./policy";
-import type { HeaderList } from "./protocol";
+import { type Policy, PolicyError } from "./policy";
+import type { HeaderList, Notice } from "./protocol";
+import type { Recorder } from "./recorder";
+import type { TunnelRecords } from "./records";
 import { missingReason, resign, signatureHeaders, verifyWebhook } from "./webhooks/verify";
 
 /** Signature checks read the whole body first; a webhook larger than this is not verified. */
@@ -20,6 +22,67 @@ export type Admitted = {
   body: ReadableStream<Uint8Array> | null;
   verification: Verification | null;
 };
+
+/**
+ * One tunnel's gate: its stored policy, its rate limiter (in memory: a hibernation forgets recent
+ * counts, which only errs towards letting requests in), and the record of what it refuses.
+ */
+export class TunnelGate {
+  private limiter?: { perMinute: number; limiter: RateLimiter };
+
+  constructor(
+    private readonly records: TunnelRecords,
+    /** Tells the agent about a request it will never see. */
+    private readonly notify: (notice: Notice) => void,
+  ) {}
+
+  /** The tunnel's policy; one stored by an older relay that no longer validates refuses every request. */
+  policy(name: string): Policy {
+    try {
+      return this.records.policy();
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      const message = `Tunnel "${name}" refuses requests: its stored policy is invalid (${err.message}); set it again.`;
+      throw new RelayError("policy-invalid", message);
+    }
+  }
+
+  /** Lets a request through, noting its verdict; or records the refusal, tells the agent and throws its RelayError. */
+  async pass(policy: Policy, recorder: Recorder, request: GateRequest): Promise<Admitted> {
+    try {
+      const admitted = await admit(policy, this.rateLimiter(policy), request);
+      if (admitted.verification) recorder.verified(admitted.verification);
+      return admitted;
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      const { error } = err;
+      if (err.verification) recorder.verified(err.verification);
+      if (err.body) recorder.requestChunk(err.body);
+      recorder.relayAnswer(error.status, error.code, error.message);
+      recorder.end("denied", err.reason);
+      this.records.save(recorder);
+      console.log(`tunnel=${request.tunnel} refused ${request.label}: ${error.code}: ${err.reason}`);
+      this.notify({ type: "notice", method: request.method, path: request.path, status: error.status, reason: err.reason });
+      throw error;
+    }
+  }
+
+  /** The rate limiter for the policy's limit, kept while the limit stays the same. */
+  private rateLimiter(policy: Policy): RateLimiter {
+    const perMinute = policy.access.rateLimitPerMinute ?? 0;
+    const current = this.limiter;
+    if (current && current.perMinute === perMinute) return current.limiter;
+    const limiter = new RateLimiter(perMinute);
+    this.limiter = { perMinute, limiter };
+    return limiter;
+  }
+}
+
+/** The verdict as the agent's console shows it. */
+export function verdictLine(v: Verification): string {
+  const failed = `signature failed: ${v.reason}${v.mode === "log" ? " (log mode)" : ""}`;
+  return `${v.provider} ${v.ok ? "signature valid" : failed}${v.handshake ? `, ${v.handshake}` : ""}`;
+}
 
 /** A refusal, with what the capture should keep of it. */
 export class Refused extends Error {
@@ -38,6 +101,8 @@ export type GateRequest = {
   tunnel: string;
   label: string;
   method: string;
+  /** The path the local server would get. */
+  path: string;
   url: string;
   clientIp: string;
   headers: HeaderList;

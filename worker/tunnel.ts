@@ -4,15 +4,14 @@
 // unless an in-flight public request pins the object.
 
 import { DurableObject } from "cloudflare:workers";
-import { RateLimiter, redactCredentials } from "./access";
+import { redactCredentials } from "./access";
 import { type AgentAttachment, AgentLink } from "./agent-link";
-import type { Verification } from "./capture-model";
 import { controlApp, type ReplayEdits, replayRequest } from "./control";
 import { type Env, type Settings, settings } from "./env";
 import { RelayError } from "./errors";
 import { HttpExchange } from "./exchange";
 import { acceptFeed, broadcast, type FeedAttachment } from "./feed";
-import { admit, Refused, resigned } from "./gate";
+import { resigned, TunnelGate, verdictLine } from "./gate";
 import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
 import { describePolicy, type Policy, PolicyError, parsePolicy, publicPolicy } from "./policy";
 import { type AgentFrame, assertNever, CloseCode, decodeAgentMessage, HEARTBEAT, type Hello, ProtocolError } from "./protocol";
@@ -31,13 +30,15 @@ export class Tunnel extends DurableObject<Env> {
   private readonly sockets: PublicSockets;
   private readonly records: TunnelRecords;
   private readonly link: AgentLink;
-  /** Per client address, in memory: a hibernation forgets recent counts, which only errs towards letting requests in. */
-  private limiter?: { perMinute: number; limiter: RateLimiter };
+  private readonly gate: TunnelGate;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.settings = settings(env);
     this.records = new TunnelRecords(ctx);
+    this.gate = new TunnelGate(this.records, (notice) => {
+      if (this.link.agent()) this.link.send(notice);
+    });
     // Answered by the runtime itself: an idle tunnel stays hibernated while its agent keeps pinging.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.ping, HEARTBEAT.pong));
     this.link = new AgentLink(ctx, {
@@ -83,7 +84,7 @@ export class Tunnel extends DurableObject<Env> {
     if (!this.records.known()) {
       throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay: no agent has ever connected to it.`);
     }
-    const policy = this.policy(route.name);
+    const policy = this.gate.policy(route.name);
     const raw: [string, string][] = [];
     for (const [k, v] of request.headers) if (k !== ROUTE_HEADER) raw.push([k, v]);
     const recorder = new Recorder({
@@ -98,25 +99,18 @@ export class Tunnel extends DurableObject<Env> {
       cap: this.records.captureBytes(),
       budget: this.records.budget,
     });
-    let admitted: Awaited<ReturnType<typeof admit>>;
-    try {
-      admitted = await admit(policy, this.rateLimiter(policy), {
-        tunnel: route.name,
-        label,
-        method,
-        url: route.publicUrl,
-        clientIp: route.clientIp,
-        headers: raw,
-        body: upgrade ? null : request.body,
-        replay: replayOf !== null,
-        upgrade,
-      });
-    } catch (err) {
-      if (!(err instanceof Refused)) throw err;
-      this.refused(recorder, route, err);
-      throw err.error;
-    }
-    if (admitted.verification) recorder.verified(admitted.verification);
+    const admitted = await this.gate.pass(policy, recorder, {
+      tunnel: route.name,
+      label,
+      method,
+      path: route.path,
+      url: route.publicUrl,
+      clientIp: route.clientIp,
+      headers: raw,
+      body: upgrade ? null : request.body,
+      replay: replayOf !== null,
+      upgrade,
+    });
     try {
       await this.waitForAgent(route, label);
     } catch (err) {
@@ -164,43 +158,6 @@ export class Tunnel extends DurableObject<Env> {
     this.exchanges.set(id, exchange);
     this.link.armWatchdog();
     return { response: await exchange.start(), captureId: recorder.id };
-  }
-
-  /** The tunnel's policy; one stored by an older relay that no longer validates refuses every request. */
-  private policy(name: string): Policy {
-    try {
-      return this.records.policy();
-    } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      throw new RelayError(
-        "policy-invalid",
-        `Tunnel "${name}" refuses requests: its stored policy is invalid (${err.message}); set it again.`,
-      );
-    }
-  }
-
-  /** The rate limiter for the policy's limit, kept while the limit stays the same. */
-  private rateLimiter(policy: Policy): RateLimiter {
-    const perMinute = policy.access.rateLimitPerMinute ?? 0;
-    const current = this.limiter;
-    if (current && current.perMinute === perMinute) return current.limiter;
-    const limiter = new RateLimiter(perMinute);
-    this.limiter = { perMinute, limiter };
-    return limiter;
-  }
-
-  /** Records a request the relay turned away and tells the agent, which never saw it. */
-  private refused(recorder: Recorder, route: PublicRoute, refusal: Refused): void {
-    const { error } = refusal;
-    if (refusal.verification) recorder.verified(refusal.verification);
-    if (refusal.body) recorder.requestChunk(refusal.body);
-    recorder.relayAnswer(error.status, error.code, error.message);
-    recorder.end("denied", refusal.reason);
-    this.records.save(recorder);
-    console.log(`tunnel=${route.name} refused ${recorder.o.method} ${route.path}: ${error.code}: ${refusal.reason}`);
-    if (this.link.agent()) {
-      this.link.send({ type: "notice", method: recorder.o.method, path: route.path, status: error.status, reason: refusal.reason });
-    }
   }
 
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
@@ -340,7 +297,7 @@ export class Tunnel extends DurableObject<Env> {
       cleared: () => broadcast(this.ctx, { type: "clear" }),
       open: () => [...this.exchanges.values()].map((e) => e.recorder.record()),
       policy: {
-        get: () => publicPolicy(this.policy(route.name)),
+        get: () => publicPolicy(this.gate.policy(route.name)),
         set: (input) => {
           const policy = parsePolicy(input);
           this.records.setPolicy(policy);
@@ -358,7 +315,7 @@ export class Tunnel extends DurableObject<Env> {
     const replayed = replayRequest(original, edits);
     const { path, publicUrl, prefix } = replayed;
     const verifiedBy = original.summary.verification?.provider;
-    const request = edits.resign ? await resigned(this.policy(tunnel), replayed.request, verifiedBy) : replayed.request;
+    const request = edits.resign ? await resigned(this.gate.policy(tunnel), replayed.request, verifiedBy) : replayed.request;
     const route: PublicRoute = {
       kind: "public",
       name: tunnel,
@@ -388,11 +345,6 @@ export class Tunnel extends DurableObject<Env> {
       if (id !== 0 && !this.exchanges.has(id) && !this.sockets.has(id)) return id;
     }
   }
-}
-
-/** The verdict as the agent's console shows it. */
-function verdictLine(v: Verification): string {
-  return `${v.provider} ${v.ok ? "signature valid" : `signature failed: ${v.reason}`}${v.mode === "log" && !v.ok ? " (log mode)" : ""}${v.handshake ? `, ${v.handshake}` : ""}`;
 }
 
 /** Completes a close handshake the peer started; the socket may already be closed. */

@@ -95,3 +95,9 @@ export function twilioSignature(authToken: string, url: string, params: [string,
   const sorted = [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return hmac("sha1", authToken, url + sorted.map(([k, v]) => k + v).join("")).toString("base64");
 }
+
+/** Checks an X-Twilio-Signature over the public URL and a url-encoded form body; null when it passes. */
+export function checkTwilio(authToken: string, url: string, form: string, signature: string | undefined): string | null {
+  if (!signature) return "no X-Twilio-Signature header";
+  return sameText(signature, twilioSignature(authToken, url, [...new URLSearchParams(form)])) ? null : `signature is not for ${url}`;
+}

@@ -24,7 +24,12 @@ export type Capture = {
 };
 
 /** Calls `/_porthole/api/tunnels/<name><path>` with a JSON body if given, and the relay's token unless told otherwise. */
-export function tunnelCall(relay: RelayProcess, name: string, path: string, opts: { method?: string; json?: unknown; token?: string } = {}) {
+export function tunnelCall(
+  relay: RelayProcess,
+  name: string,
+  path: string,
+  opts: { method?: string; json?: unknown; token?: string } = {},
+) {
   const headers: Record<string, string> = { Authorization: `Bearer ${opts.token ?? TOKEN}` };
   if (opts.json !== undefined) headers["Content-Type"] = "application/json";
   const body = opts.json === undefined ? undefined : JSON.stringify(opts.json);
@@ -32,7 +37,12 @@ export function tunnelCall(relay: RelayProcess, name: string, path: string, opts
 }
 
 /** tunnelCall's JSON answer; fails the test on anything but 200. */
-export async function tunnelApi<T>(relay: RelayProcess, name: string, path: string, opts: { method?: string; json?: unknown } = {}): Promise<T> {
+export async function tunnelApi<T>(
+  relay: RelayProcess,
+  name: string,
+  path: string,
+  opts: { method?: string; json?: unknown } = {},
+): Promise<T> {
   const res = await tunnelCall(relay, name, path, opts);
   expect(res.status, `${opts.method ?? "request"} ${path} answered ${res.text}`).toBe(200);
   return JSON.parse(res.text) as T;

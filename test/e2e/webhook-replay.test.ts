@@ -2,25 +2,40 @@
 // node:crypto and a 300 s window, as a careful webhook handler does. A verbatim replay of an old
 // delivery reaches it (the relay logs replays, never blocks them) and fails its check; a re-signed
 // replay carries a fresh timestamp and signature made with the tunnel's secret, and passes both sides.
+// Twilio signs the public URL, so the local server rebuilds it from X-Forwarded-Proto/-Host/-Prefix.
 
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostUrl, once, spawnCli, TOKEN } from "./harness";
 import { call, type PolicyTunnels, startPolicyTunnels } from "./policy-tunnels";
 import type { Seen } from "./recording-origin";
-import { checkStandardWebhooks, checkStripe, standardWebhooksHeaders, stripeSignature, unixNow } from "./signers";
-import { captureOf, captureWhere, headerOf, replay } from "./tunnel-api";
+import {
+  checkStandardWebhooks,
+  checkStripe,
+  checkTwilio,
+  standardWebhooksHeaders,
+  stripeSignature,
+  twilioSignature,
+  unixNow,
+} from "./signers";
+import { captureOf, captureWhere, headerOf, replay, tunnelCall } from "./tunnel-api";
 
 const STRIPE = "whsec_replayStripeSecret9876543210";
 const STANDARD = `whsec_${Buffer.from("replay Standard Webhooks key, 32").toString("base64")}`;
+const TWILIO = "fedcba9876543210fedcba9876543210";
 /** A delivery the provider signed ten minutes ago: once valid, now stale. */
 const TEN_MINUTES_AGO = () => unixNow() - 600;
 
 /** The local application's own check: 200 when the signature is valid and fresh, else 400 with the reason. */
 function localCheck(seen: Seen) {
-  const reason = seen.headers["stripe-signature"]
-    ? checkStripe(STRIPE, String(seen.headers["stripe-signature"]), seen.body)
-    : checkStandardWebhooks(STANDARD, seen.headers, seen.body);
+  const h = seen.headers;
+  let reason: string | null;
+  if (h["stripe-signature"]) reason = checkStripe(STRIPE, String(h["stripe-signature"]), seen.body);
+  else if (h["webhook-id"]) reason = checkStandardWebhooks(STANDARD, h, seen.body);
+  else if (h["x-twilio-signature"]) {
+    const publicUrl = `${h["x-forwarded-proto"]}://${h["x-forwarded-host"]}${h["x-forwarded-prefix"] ?? ""}${seen.url}`;
+    reason = checkTwilio(TWILIO, publicUrl, seen.body.toString(), String(h["x-twilio-signature"]));
+  } else return undefined;
   return reason === null ? { status: 200, body: "verified locally" } : { status: 400, body: `local check failed: ${reason}` };
 }
 
@@ -28,7 +43,12 @@ let t: PolicyTunnels;
 
 beforeAll(async () => {
   t = await startPolicyTunnels(
-    { "rp-stripe": ["--verify", `stripe:${STRIPE}`], "rp-std": ["--verify", `standard-webhooks:${STANDARD}`] },
+    {
+      "rp-stripe": ["--verify", `stripe:${STRIPE}`],
+      "rp-std": ["--verify", `standard-webhooks:${STANDARD}`],
+      "rp-twilio": ["--verify", `twilio:${TWILIO}`],
+      "rp-open": [],
+    },
     localCheck,
   );
 });
@@ -112,4 +132,44 @@ describe("standard webhooks, through porthole replay", () => {
     expect(Math.abs(unixNow() - Number(seen!.headers["webhook-timestamp"]))).toBeLessThan(60);
     expect(checkStandardWebhooks(STANDARD, seen!.headers, seen!.body)).toBeNull();
   });
+});
+
+describe("twilio in path mode, with an edited body", () => {
+  const name = "rp-twilio";
+  const form = (text: string) =>
+    new URLSearchParams([
+      ["From", "+15551234567"],
+      ["Body", text],
+      ["MessageSid", "SM1"],
+    ]).toString();
+
+  it("re-signs an edited replay over the public path-mode URL, which the local server rebuilds and accepts", async () => {
+    const url = `${t.pathUrl(name)}/twilio/sms?n=1`;
+    const original = form("hello");
+    const signature = twilioSignature(TWILIO, url, [...new URLSearchParams(original)]);
+    const headers = { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature };
+    // Accepted by the relay and by the local server's own check: the forwarded headers rebuild the URL Twilio signed.
+    expect(await call(url, { method: "POST", body: original, headers })).toMatchObject({ status: 200, text: "verified locally" });
+    const captured = await captureOf(t.relay, name, "/twilio/sms?n=1");
+
+    const edited = await replay(t.relay, name, captured.id, { body: form("edited") });
+    expect(edited.status, "an edited body under the old signature must fail the local check").toBe(400);
+    expect((await captureWhere(t.relay, name, (c) => c.id === edited.id)).verification).toMatchObject({ ok: false, mode: "log" });
+
+    const resigned = await replay(t.relay, name, captured.id, { body: form("edited"), resign: true });
+    expect(resigned.status).toBe(200);
+    const seen = t.origin.at("/twilio/sms").at(-1)!;
+    expect(seen.body.toString()).toBe(form("edited"));
+    expect(seen.headers["x-twilio-signature"]).toBe(twilioSignature(TWILIO, url, [...new URLSearchParams(form("edited"))]));
+    expect((await captureWhere(t.relay, name, (c) => c.id === resigned.id)).verification).toMatchObject({ provider: "twilio", ok: true });
+  });
+});
+
+it("refuses to re-sign a replay on a tunnel that verifies no provider, naming the cause", async () => {
+  expect((await call(hostUrl(t.relay, "rp-open", "/plain"), { method: "POST", body: "x" })).status).toBe(200);
+  const captured = await captureOf(t.relay, "rp-open", "/plain");
+  const res = await tunnelCall(t.relay, "rp-open", `/captures/${captured.id}/replay`, { json: { resign: true } });
+  expect(res).toMatchObject({ status: 400, error: "bad-request" });
+  expect(res.text).toContain("the tunnel verifies no provider");
+  expect(t.origin.at("/plain")).toHaveLength(1);
 });
