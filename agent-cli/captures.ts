@@ -60,7 +60,22 @@ export function captureLine(c: CaptureSummary, now = new Date()): string {
   const ws = c.kind === "websocket" ? " (WebSocket)" : "";
   const replay = c.replayOf ? ` (replay of ${c.replayOf})` : "";
   const took = `${Math.round(c.durationMs * 10) / 10} ms`;
-  return `${day}${at.toTimeString().slice(0, 8)}  ${c.method} ${c.path}${ws} → ${result}  ${took}  ↑${size(c.requestSize)} ↓${size(c.responseSize)}  ${c.id}${replay}`;
+  const line = `${day}${at.toTimeString().slice(0, 8)}  ${c.method} ${c.path}${ws} → ${result}${deniedReason(c)}  ${took}`;
+  return `${line}  ↑${size(c.requestSize)} ↓${size(c.responseSize)}  ${c.id}${replay}${verdict(c.verification)}`;
+}
+
+/** Why the relay denied the request, unless the signature verdict printed at the end of the line already says it. */
+function deniedReason(c: CaptureSummary): string {
+  if (c.outcome !== "denied" || !c.error) return "";
+  return c.verification && !c.verification.ok && c.verification.reason === c.error ? "" : `: ${printable(c.error)}`;
+}
+
+/** The webhook signature verdict: `  ✓ github`, `  ✗ github: signature mismatch`, `  ✗ github (log): …` when only logged. */
+function verdict(v: CaptureSummary["verification"] | undefined): string {
+  if (!v) return "";
+  const handshake = v.handshake ? ` ${printable(v.handshake)}` : "";
+  if (v.ok) return `  ✓ ${v.provider}${handshake}`;
+  return `  ✗ ${v.provider}${v.mode === "log" ? " (log)" : ""}${handshake}: ${printable(v.reason)}`;
 }
 
 function writeJson(value: unknown): void {

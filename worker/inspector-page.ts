@@ -1,6 +1,7 @@
 // The inspector UI: one self-contained HTML document (inline style and script, no external assets)
-// that lists a tunnel's captures live, shows, replays and exports them, and shows their MCP messages. It works
-// under `default-src 'none'; script-src 'sha256-…'` (worker/index.ts hashes the one inline script it serves).
+// that lists a tunnel's captures live with their signature verdicts and denials, shows, replays (also re-signed)
+// and exports them, and shows their MCP messages. It works under `default-src 'none'; script-src 'sha256-…'`
+// (worker/index.ts hashes the one inline script it serves).
 //
 // SECURITY: every captured value is attacker-controlled; the scripts (inspector-script.ts and
 // inspector-mcp-script.ts) insert it as text only. This file escapes the few values it puts into the HTML itself.
@@ -39,6 +40,7 @@ table{border-collapse:collapse;width:100%}
 #list th{position:sticky;top:0;background:var(--bg);text-align:left;font-weight:600;border-bottom:1px solid var(--line)}
 #list td,#list th{padding:3px 6px;white-space:nowrap}
 #list td.path{max-width:0;width:100%;overflow:hidden;text-overflow:ellipsis}
+#list td.check{max-width:16em;overflow:hidden;text-overflow:ellipsis}#list tr.denied td:first-child{box-shadow:inset 3px 0 var(--bad)}
 #list tr[data-id]{cursor:pointer}#list tr[data-id]:hover{background:var(--code)}#list tr.selected{background:var(--sel)}
 .num{text-align:right;font-variant-numeric:tabular-nums}.mono,pre,.kv td{font-family:ui-monospace,monospace;font-size:12px}
 .s2{color:var(--ok)}.s3{color:var(--acc)}.s4{color:var(--warn)}.s5,.err,.error{color:var(--bad)}.open,.muted{color:var(--mut)}
@@ -74,14 +76,14 @@ export function inspectorPage(name: string): string {
 <button id="view-mcp" type="button" data-testid="view-mcp" aria-pressed="false" title="JSON-RPC messages: each request with its answer">MCP</button>
 <span id="list-filters">
 <select id="f-method" data-testid="filter-method" aria-label="method"><option value="">all methods</option>${methods}<option value="WS">WebSocket</option></select>
-<select id="f-status" data-testid="filter-status" aria-label="status"><option value="">all statuses</option><option value="2">2xx</option><option value="3">3xx</option><option value="4">4xx</option><option value="5">5xx</option><option value="error">failed</option><option value="open">in progress</option></select>
+<select id="f-status" data-testid="filter-status" aria-label="status"><option value="">all statuses</option><option value="2">2xx</option><option value="3">3xx</option><option value="4">4xx</option><option value="5">5xx</option><option value="error">failed</option><option value="denied">denied</option><option value="bad-signature">bad signature</option><option value="open">in progress</option></select>
 <input id="f-search" data-testid="search" type="search" placeholder="search" aria-label="search">
 <span id="count" class="muted" data-testid="count"></span></span><span id="status" data-testid="status"></span>
 <span class="grow"></span>
 <span id="header-actions"><button id="clear" type="button" data-testid="clear">Clear</button> <button id="logout" type="button" data-testid="logout">Log out</button></span>
 </header>
 <main>
-<div id="list"><table data-testid="capture-list"><thead><tr><th>time</th><th>method</th><th>path</th><th class="num">status</th><th class="num">duration</th><th class="num">size ↑/↓</th></tr></thead>
+<div id="list"><table data-testid="capture-list"><thead><tr><th>time</th><th>method</th><th>path</th><th class="num">status</th><th title="webhook signature verdict; why the relay denied a request">check</th><th class="num">duration</th><th class="num">size ↑/↓</th></tr></thead>
 <tbody id="rows"></tbody></table><p id="empty" class="muted" data-testid="empty">No exchanges yet: requests through tunnel ${title} appear here as they happen.</p></div>
 <section id="detail" data-testid="detail"><p class="muted">Select an exchange to see its headers, body and events.</p></section>
 <section id="mcp" data-testid="mcp-view" hidden>

@@ -79,6 +79,13 @@ function statusClass(c) {
   const k = Math.floor(Number(c.status) / 100);
   return k >= 2 && k <= 5 ? "s" + k : "";
 }
+// A webhook signature verdict (the relay's, from --verify): "✓ stripe", "✗ stripe", or "✗ stripe (log)" when only logged.
+function verdictBadge(v) {
+  if (!v || typeof v !== "object") return null;
+  const label = (v.ok ? "✓ " : "✗ ") + String(v.provider) + (!v.ok && v.mode === "log" ? " (log)" : "");
+  return h("span", { class: "badge " + (v.ok ? "s2" : v.mode === "log" ? "warn" : "err"), "data-testid": "verdict",
+    title: String(v.provider) + ": " + String(v.reason) + " (" + String(v.mode) + ")" }, label);
+}
 function headerValue(headers, name) {
   for (const p of Array.isArray(headers) ? headers : []) {
     if (Array.isArray(p) && String(p[0]).toLowerCase() === name) return String(p[1]);
@@ -158,9 +165,12 @@ function matches(c) {
   if (m === "WS" ? c.kind !== "websocket" : m && c.method !== m) return false;
   if (s === "open" && c.state !== "open") return false;
   if (s === "error" && (!c.outcome || c.outcome === "ok")) return false;
+  if (s === "denied" && c.outcome !== "denied") return false;
+  if (s === "bad-signature" && !(c.verification && !c.verification.ok)) return false;
   if (/^[1-5]$/.test(s) && Math.floor(Number(c.status) / 100) !== Number(s)) return false;
   if (!q) return true;
-  return [c.method, c.path, c.url, c.status, c.contentType, c.outcome, c.error, c.id].join("\n").toLowerCase().includes(q);
+  const v = c.verification || {};
+  return [c.method, c.path, c.url, c.status, c.contentType, c.outcome, c.error, c.id, v.provider, v.reason].join("\n").toLowerCase().includes(q);
 }
 function rowCells(c) {
   return [
@@ -169,6 +179,8 @@ function rowCells(c) {
       c.replayOf ? h("span", { class: "badge", title: "replay" }, "↻") : null),
     h("td", { class: "path mono", title: String(c.path || "") }, String(c.path || "")),
     h("td", { class: "num " + statusClass(c) }, statusLabel(c)),
+    h("td", { class: "check", title: c.outcome === "denied" ? String(c.error || "") : null }, verdictBadge(c.verification),
+      c.outcome === "denied" ? h("span", { class: "err", "data-testid": "denied-reason" }, " " + String(c.error || "denied")) : null),
     h("td", { class: "num" }, fmtMs(c.durationMs)),
     h("td", { class: "num", title: "request / response" }, fmtSize(c.requestSize) + " / " + fmtSize(c.responseSize)),
   ];
@@ -200,6 +212,7 @@ function upsert(c, fromSnapshot) {
   }
   tr.replaceChildren(...rowCells(c));
   tr.classList.toggle("selected", c.id === selected);
+  tr.classList.toggle("denied", c.outcome === "denied");
   tr.hidden = !matches(c);
   updateCounts();
   if (c.id === selected && prev && prev.state === "open" && c.state === "done") loadDetail(c.id);
@@ -372,6 +385,19 @@ function eventsView(cap) {
         h("th", { class: "num" }, fmtSize(e.size)),
         h("td", null, typeof e.text === "string" ? e.text : hexdump(fromBase64(e.base64), 4096)))))));
 }
+function verificationView(v) {
+  if (!v || typeof v !== "object") return null;
+  const fields = [["provider", String(v.provider)], ["ok", String(v.ok === true)], ["reason", String(v.reason)], ["mode", String(v.mode)]];
+  if (v.handshake) fields.push(["handshake", String(v.handshake)]);
+  return h("section", { "data-testid": "verification" }, h("h2", null, "Signature", verdictBadge(v)), kvTable(fields, "verification-fields"));
+}
+// A denied request was answered by the relay itself: say so, with the reason, instead of a bare outcome.
+function outcomeView(cap) {
+  if (cap.outcome === "denied") return h("p", { class: "error", "data-testid": "detail-denied" },
+    "Denied by the relay: " + String(cap.error || "no reason recorded") + ". The local server never saw this request.");
+  return [cap.outcome && cap.outcome !== "ok" ? h("p", { class: "error", "data-testid": "detail-outcome" }, "Outcome: " + cap.outcome) : null,
+    cap.error ? h("p", { class: "error", "data-testid": "detail-error" }, "Error: " + cap.error) : null];
+}
 function pathDetails(path) {
   const q = path.indexOf("?");
   let decoded = path;
@@ -400,14 +426,15 @@ function renderDetail(cap) {
       cap.state === "open" ? h("span", { class: "badge" }, "in progress") : null),
     h("p", { class: "muted mono" }, "id " + id),
     origin,
-    cap.outcome && cap.outcome !== "ok" ? h("p", { class: "error", "data-testid": "detail-outcome" }, "Outcome: " + cap.outcome) : null,
-    cap.error ? h("p", { class: "error", "data-testid": "detail-error" }, "Error: " + cap.error) : null,
+    outcomeView(cap),
     h("div", { class: "actions" },
       button("Replay", "replay", () => replay(cap, {}, extra)),
+      cap.verification ? button("Replay re-signed", "replay-resign", () => replay(cap, { resign: true }, extra)) : null,
       button("Edit and replay", "replay-edit", () => extra.replaceChildren(editor(cap, extra))),
       button("Copy as curl", "copy-curl", () => copyCurl(cap, extra)),
       apiLink("/captures/" + enc + "/har", "HAR", "har-one")),
     extra,
+    verificationView(cap.verification),
     h("h2", null, "Request"),
     pathDetails(String(cap.path || "")),
     h("h3", null, "Headers"), kvTable(headerPairs(req.headers), "request-headers"),

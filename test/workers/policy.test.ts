@@ -214,6 +214,28 @@ describe("re-signed replay", () => {
     expect((await verbatim).status).toBe(200);
   });
 
+  it("forwards a provider handshake (Slack url_verification) to the local app, verified and named", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name, { policy: { verify: [`slack:${SLACK}`] } });
+    const body = '{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}';
+    const now = String(Math.floor(Date.now() / 1000));
+    const res = publicFetch(name, "/slack/events", {
+      method: "POST",
+      body,
+      headers: {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": now,
+        "X-Slack-Signature": await slackSignature(now, body),
+      },
+    });
+    const head = await agent.next("request-head");
+    expect(head.note).toBe("slack signature valid, url_verification");
+    await agent.body(head.stream);
+    agent.respond(head.stream, { body: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" });
+    expect(await (await res).text()).toMatch(/^3eZb/);
+    expect((await lastCapture(name)).verification).toMatchObject({ ok: true, handshake: "url_verification" });
+  });
+
   it("refuses to re-sign for a provider whose signing secret the relay does not hold", async () => {
     const name = uniqueName();
     const agent = await FakeAgent.connect(name, { policy: { verify: [`github:${SECRET}`], verifyMode: "log" } });
