@@ -4,25 +4,22 @@
 // unless an in-flight public request pins the object.
 
 import { DurableObject } from "cloudflare:workers";
-import { redactCredentials } from "./access";
 import { type AgentAttachment, AgentLink } from "./agent-link";
 import { controlApp, type ReplayEdits, replayRequest } from "./control";
 import { type Env, type Settings, settings } from "./env";
 import { RelayError } from "./errors";
-import { HttpExchange } from "./exchange";
+import type { HttpExchange } from "./exchange";
 import { acceptFeed, broadcast, type FeedAttachment } from "./feed";
-import { resigned, TunnelGate, verdictLine } from "./gate";
-import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
+import { Forwarder, type PublicRoute } from "./forwarder";
+import { resigned, TunnelGate } from "./gate";
 import { describePolicy, type Policy, PolicyError, parsePolicy, publicPolicy } from "./policy";
 import { type AgentFrame, assertNever, CloseCode, decodeAgentMessage, HEARTBEAT, type Hello, ProtocolError } from "./protocol";
 import { type PublicAttachment, PublicSockets } from "./public-ws";
-import { newCaptureId, Recorder } from "./recorder";
 import { TunnelRecords } from "./records";
 import { registry } from "./registry";
 import { ROUTE_HEADER, type Route } from "./routing";
 
 type Attachment = AgentAttachment | PublicAttachment | FeedAttachment;
-type PublicRoute = Extract<Route, { kind: "public" }>;
 
 export class Tunnel extends DurableObject<Env> {
   private readonly settings: Settings;
@@ -31,6 +28,7 @@ export class Tunnel extends DurableObject<Env> {
   private readonly records: TunnelRecords;
   private readonly link: AgentLink;
   private readonly gate: TunnelGate;
+  private readonly forwarder: Forwarder;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,6 +52,15 @@ export class Tunnel extends DurableObject<Env> {
       (f) => this.link.send(f),
       (recorder, final) => this.records.save(recorder, final),
     );
+    this.forwarder = new Forwarder({
+      ctx,
+      settings: this.settings,
+      records: this.records,
+      gate: this.gate,
+      link: this.link,
+      sockets: this.sockets,
+      exchanges: this.exchanges,
+    });
     // One line per start: after hibernation the object is rebuilt, and this shows it happened.
     console.log(`tunnel=${ctx.id.name ?? ctx.id.toString()} object started`);
   }
@@ -64,112 +71,10 @@ export class Tunnel extends DurableObject<Env> {
     try {
       if (route.kind === "connect") return this.link.accept(route);
       if (route.kind === "control") return await this.control(request, route);
-      return (await this.forward(request, route)).response;
+      return (await this.forwarder.forward(request, route)).response;
     } catch (err) {
       if (err instanceof RelayError) return err.toResponse();
       throw err;
-    }
-  }
-
-  /** Carries one public request to the agent; the capture id names its record in the store. */
-  private async forward(
-    request: Request,
-    route: PublicRoute,
-    replayOf: string | null = null,
-  ): Promise<{ response: Response; captureId: string }> {
-    const method = request.method;
-    const label = `${method} ${route.path}`;
-    const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
-    // Names that never had an agent are not captured: probing random names must not create storage.
-    if (!this.records.known()) {
-      throw new RelayError("tunnel-not-found", `Tunnel "${route.name}" does not exist on this relay: no agent has ever connected to it.`);
-    }
-    const policy = this.gate.policy(route.name);
-    const raw: [string, string][] = [];
-    for (const [k, v] of request.headers) if (k !== ROUTE_HEADER) raw.push([k, v]);
-    const recorder = new Recorder({
-      id: newCaptureId(),
-      method,
-      url: route.publicUrl,
-      path: route.path,
-      clientIp: route.clientIp,
-      requestHeaders: redactCredentials(raw, policy.access),
-      kind: upgrade ? "websocket" : "http",
-      replayOf,
-      cap: this.records.captureBytes(),
-      budget: this.records.budget,
-    });
-    const admitted = await this.gate.pass(policy, recorder, {
-      tunnel: route.name,
-      label,
-      method,
-      path: route.path,
-      url: route.publicUrl,
-      clientIp: route.clientIp,
-      headers: raw,
-      body: upgrade ? null : request.body,
-      replay: replayOf !== null,
-      upgrade,
-    });
-    try {
-      await this.waitForAgent(route, label);
-    } catch (err) {
-      if (err instanceof RelayError && err.code === "tunnel-offline") {
-        recorder.relayAnswer(err.status, err.code, err.message);
-        recorder.end("tunnel-offline", err.message);
-        this.records.save(recorder);
-      }
-      throw err;
-    }
-    broadcast(this.ctx, { type: "start", capture: recorder.summary() });
-    const id = this.newStreamId();
-    const host = new URL(route.publicUrl).host;
-    let headers = addForwarded(upgrade ? stripForWebSocket(admitted.headers) : stripHopByHop(admitted.headers), {
-      clientIp: route.clientIp,
-      proto: new URL(route.publicUrl).protocol.replace(":", ""),
-      host,
-    });
-    if (route.prefix) headers = [...headers, ["X-Forwarded-Prefix", route.prefix]];
-    const exchange = new HttpExchange({
-      id,
-      tunnel: route.name,
-      method,
-      path: route.path,
-      headers,
-      body: upgrade ? null : admitted.body,
-      note: admitted.verification ? verdictLine(admitted.verification) : undefined,
-      upgrade: upgrade
-        ? { protocols: protocols(request), accept: (protocol) => this.sockets.accept(id, route.name, protocol, recorder) }
-        : undefined,
-      headTimeoutMs: this.settings.responseHeadTimeoutMs,
-      send: (f) => this.link.send(f),
-      recorder,
-      pathMode: route.mode === "path",
-      sseKeepaliveMs: this.records.sseKeepaliveMs(),
-      onDone: (outcome, error) => {
-        this.exchanges.delete(id);
-        if (this.exchanges.size === 0) this.link.disarmWatchdog();
-        // An accepted WebSocket goes on recording its messages until it closes; public-ws saves it then.
-        if (recorder.status === 101 && outcome === "ok") return;
-        recorder.end(outcome, error);
-        this.records.save(recorder);
-      },
-    });
-    this.exchanges.set(id, exchange);
-    this.link.armWatchdog();
-    return { response: await exchange.start(), captureId: recorder.id };
-  }
-
-  /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */
-  private async waitForAgent(route: PublicRoute, label: string): Promise<void> {
-    if (this.link.alive()) return;
-    const graceMs = this.settings.reconnectGraceMs;
-    if (!(await this.link.waitFor(graceMs))) {
-      throw new RelayError(
-        "tunnel-offline",
-        `Tunnel "${route.name}" is offline: no agent reconnected within ${graceMs / 1000} s to serve "${label}".`,
-        { "Retry-After": String(Math.max(1, Math.ceil(graceMs / 1000))) },
-      );
     }
   }
 
@@ -325,7 +230,7 @@ export class Tunnel extends DurableObject<Env> {
       clientIp: original.detail.clientIp,
       ...(prefix ? { prefix } : {}),
     };
-    const { response, captureId } = await this.forward(request, route, id);
+    const { response, captureId } = await this.forwarder.forward(request, route, id);
     // The capture is written when the body ends; drain it without holding up the answer.
     this.ctx.waitUntil(response.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve());
     return { id: captureId, status: response.status };
@@ -334,16 +239,6 @@ export class Tunnel extends DurableObject<Env> {
   private tunnelName(): string {
     const ws = this.ctx.getWebSockets("agent")[0];
     return ws ? (ws.deserializeAttachment() as AgentAttachment).tunnel : "?";
-  }
-
-  /** Random ids: a counter would restart after hibernation and collide with live public sockets. */
-  private newStreamId(): number {
-    const ids = new Uint32Array(1);
-    for (;;) {
-      crypto.getRandomValues(ids);
-      const id = ids[0] ?? 0;
-      if (id !== 0 && !this.exchanges.has(id) && !this.sockets.has(id)) return id;
-    }
   }
 }
 
@@ -354,14 +249,4 @@ function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   } catch {
     // Already closed.
   }
-}
-
-function protocols(request: Request): string[] {
-  const header = request.headers.get("Sec-WebSocket-Protocol");
-  return header
-    ? header
-        .split(",")
-        .map((p) => p.trim())
-        .filter(Boolean)
-    : [];
 }
