@@ -1,0 +1,92 @@
+// `porthole http`: one tunnel to a local target, on the configured relay or an embedded local one.
+
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { TUNNEL_NAME } from "../worker/protocol";
+import { type AgentEvent, startAgent } from "./agent";
+import { resolveConnection } from "./config";
+import { type Flags, heartbeatMs, hostHeaderMode, nonNegative, policyFlags, sseKeepaliveMs, UsageError } from "./flags";
+import type { TunnelExtras } from "./mcp-command";
+import { randomName } from "./names";
+import { type Printer, printAgentEvent } from "./output";
+import { type LocalRelay, startLocalRelay } from "./relay";
+import { parseTarget, type Target } from "./target";
+
+/** 8787 when it is free, else any free port, said out loud. */
+async function embeddedPort(p: Printer): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(8787, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+  if (!free) p.info("porthole  port 8787 is busy; the local relay takes a free port instead");
+  return free ? 8787 : 0;
+}
+
+/** Stops on Ctrl-C or SIGTERM, cleaning up in order. */
+export function onSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+/** `porthole http`: exposes the target through the relay (an embedded one when none is configured) until stopped. */
+export async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer, extras?: TunnelExtras): Promise<void> {
+  if (!targetArg) throw new UsageError('Missing the target: "porthole http 3000" exposes http://localhost:3000.');
+  let target: Target;
+  try {
+    target = parseTarget(targetArg);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const name = flags.name ?? randomName();
+  if (!TUNNEL_NAME.test(name)) throw new UsageError(`--name "${name}" is not a DNS label: use a-z, 0-9 and "-", 1 to 63 characters.`);
+  let { relay, token } = resolveConnection({ relay: flags.relay, token: flags.token });
+  let local: LocalRelay | undefined;
+  if (!relay) {
+    token = randomBytes(24).toString("hex");
+    local = await startLocalRelay({ port: await embeddedPort(p), token });
+    relay = local.url;
+  }
+  if (!token) throw new UsageError(`No token for relay ${relay}: pass --token or set PORTHOLE_TOKEN.`);
+  const relayLabel = local ? `${relay} (embedded local relay)` : relay;
+  const print = (e: AgentEvent) =>
+    printAgentEvent(p, e, {
+      target: target.origin,
+      relay: relayLabel,
+      inspector: `${relay}/_porthole/inspect/${name}`,
+      // The embedded relay's token exists only in this process: show it, or nobody could log in.
+      token: local ? token : undefined,
+    });
+  const agent = startAgent({
+    relay,
+    token,
+    name,
+    target,
+    hostHeader: hostHeaderMode(flags["host-header"]),
+    force: flags.force,
+    heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs(flags.heartbeat),
+    captureBytes: flags["capture-bytes"] === undefined ? undefined : nonNegative(flags["capture-bytes"], "--capture-bytes", 0),
+    sseKeepaliveMs: flags["sse-keepalive"] === undefined ? undefined : sseKeepaliveMs(flags["sse-keepalive"]),
+    policy: policyFlags(flags),
+    onEvent: (e) => (extras ? extras.print(e, print) : print(e)),
+  });
+  onSignal(async () => {
+    await agent.close();
+    await extras?.stop();
+    await local?.stop();
+  });
+  try {
+    await agent.done;
+  } finally {
+    await local?.stop();
+  }
+}
