@@ -3,9 +3,9 @@
 // its reason, reported by the agent as a `refused` event, and never reach the local server.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostUrl, spawnCli, TOKEN } from "./harness";
+import { hostUrl } from "./harness";
 import { call, type PolicyTunnels, startPolicyTunnels } from "./policy-tunnels";
-import { captureOf, headerOf } from "./tunnel-api";
+import { captureOf, headerOf, tunnelCall } from "./tunnel-api";
 
 let t: PolicyTunnels;
 
@@ -144,12 +144,15 @@ describe("--rate-limit", () => {
 
 describe("bad access flags", () => {
   it.each([
-    [["--allow-ip", "10.0.0.0/33"], '--allow-ip "10.0.0.0/33"'],
+    [["--allow-ip", "10.0.0.0/33"], '--allow-ip "10.0.0.0/33": prefix length 33 is over 32 for IPv4'],
     [["--rate-limit", "abc"], '--rate-limit "abc": expected requests per minute, such as "60/min"'],
-    [["--basic-auth", "nopassword"], '--basic-auth (entry 1): expected "user:password"'],
-  ])("exits 2 before connecting: %j", async (flags, message) => {
-    const cli = spawnCli(["http", String(t.origin.port), "--relay", t.relay.url, "--token", TOKEN, "--name", "ac-bad", ...flags]);
-    expect(await cli.exited).toBe(2);
-    expect(cli.output.join("\n")).toContain(`porthole: ${message}`);
+    [["--basic-auth", "mistyped-password"], '--basic-auth (entry 1): expected "user:password" but there is no ":"'],
+  ])("exit 2 with a clear message, before connecting: %j", async (flags, message) => {
+    const { code, output } = await t.refusedStart("ac-bad", flags);
+    expect(code).toBe(2);
+    expect(output).toContain(`porthole: ${message}`);
+    // An entry without ":" may be a password typed in the wrong place: it is never echoed.
+    expect(output).not.toContain("mistyped-password");
+    expect((await tunnelCall(t.relay, "ac-bad", "/summary")).status).toBe(404);
   });
 });

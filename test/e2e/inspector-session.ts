@@ -10,8 +10,8 @@ export const INSPECTOR_WAIT = { timeout: 20_000 };
 /** A logged-in inspector page and the dialogs, page errors and console errors (CSP violations among them) it produced. */
 export type InspectorPage = { context: BrowserContext; page: Page; problems: string[] };
 
-/** Opens a fresh context, logs in through the form and waits until the list is loaded and the feed is live. */
-export async function openInspector(browser: Browser, relayUrl: string, name: string): Promise<InspectorPage> {
+/** A fresh context and page that records dialogs, page errors and console errors, not logged in. */
+export async function watchedPage(browser: Browser): Promise<InspectorPage> {
   const context = await browser.newContext();
   const page = await context.newPage();
   const problems: string[] = [];
@@ -23,6 +23,12 @@ export async function openInspector(browser: Browser, relayUrl: string, name: st
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
   });
+  return { context, page, problems };
+}
+
+/** Opens a fresh context, logs in through the form and waits until the list is loaded and the feed is live. */
+export async function openInspector(browser: Browser, relayUrl: string, name: string): Promise<InspectorPage> {
+  const { context, page, problems } = await watchedPage(browser);
   const url = `${relayUrl}/_porthole/inspect/${name}`;
   await page.goto(url);
   await page.fill('[data-testid="login-token"]', TOKEN);

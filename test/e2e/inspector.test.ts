@@ -20,6 +20,7 @@ import {
   startRelay,
   TOKEN,
 } from "./harness";
+import { type InspectorPage, openInspector as openLoggedIn, watchedPage } from "./inspector-session";
 import { type Origin, startOrigin } from "./origin";
 
 const NAME = "inspector-e2e";
@@ -110,33 +111,17 @@ const inspectUrl = (name: string) => `${relay.url}/_porthole/inspect/${name}`;
 const apiUrl = (name: string, path = "") => `${relay.url}/_porthole/api/tunnels/${name}${path}`;
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 
-type Watched = { context: BrowserContext; page: Page; problems: string[] };
-
-/** A fresh browser context and page that records dialogs, page errors and console errors (CSP violations among them). */
-async function newPage(): Promise<Watched> {
-  const context = await browser.newContext();
-  contexts.push(context);
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on("dialog", (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
-  });
-  return { context, page, problems };
+/** A fresh watched page (see inspector-session.ts), closed with the others at the end. */
+async function newPage(): Promise<InspectorPage> {
+  const watched = await watchedPage(browser);
+  contexts.push(watched.context);
+  return watched;
 }
 
 /** Logs in through the form and waits until the list is loaded and the feed is live. */
-async function openInspector(name: string): Promise<Watched> {
-  const watched = await newPage();
-  const { page } = watched;
-  await page.goto(inspectUrl(name));
-  await page.fill('[data-testid="login-token"]', TOKEN);
-  await Promise.all([page.waitForURL(inspectUrl(name), WAIT), page.click('[data-testid="login-submit"]')]);
-  await page.waitForSelector('[data-testid="feed-status"][data-state="live"]', WAIT);
+async function openInspector(name: string): Promise<InspectorPage> {
+  const watched = await openLoggedIn(browser, relay.url, name);
+  contexts.push(watched.context);
   return watched;
 }
 

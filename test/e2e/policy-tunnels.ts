@@ -1,7 +1,7 @@
 // The fixture the policy tests share: one relay, one recording local server, and one agent per
 // scenario started with that scenario's policy flags, all torn down together.
 
-import { type AgentProcess, fetchUrl, type RelayProcess, startAgent, startRelay } from "./harness";
+import { type AgentProcess, fetchUrl, type RelayProcess, spawnCli, startAgent, startRelay, TOKEN } from "./harness";
 import { type Judge, type RecordingOrigin, startRecordingOrigin } from "./recording-origin";
 
 /** A started agent and what its ready event said. */
@@ -19,6 +19,8 @@ export type PolicyTunnels = {
   pathUrl: (name: string) => string;
   /** The agent's JSON event for a forwarded (`exchange`) or refused request to `path` (path and query). */
   event: (name: string, kind: "exchange" | "refused", path: string) => Promise<Record<string, unknown>>;
+  /** Runs `porthole http` for `name` with `flags` on this relay and waits for it to exit (for flags it must refuse). */
+  refusedStart: (name: string, flags: string[]) => Promise<{ code: number | null; output: string }>;
   stop: () => Promise<void>;
 };
 
@@ -44,6 +46,11 @@ export async function startPolicyTunnels(tunnels: Record<string, string[]>, judg
     policy: (name) => started(name).policy,
     pathUrl: (name) => started(name).pathUrl,
     event: (name, kind, path) => started(name).agent.waitFor((e) => e.event === kind && e.path === path, 5000),
+    refusedStart: async (name, flags) => {
+      const cli = spawnCli(["http", String(origin.port), "--relay", relay.url, "--token", TOKEN, "--name", name, ...flags]);
+      const code = await cli.exited;
+      return { code, output: cli.output.join("\n") };
+    },
     stop: async () => {
       await Promise.all([...agents.values()].map(({ agent }) => agent.kill()));
       await relay.stop();

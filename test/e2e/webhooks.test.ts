@@ -3,10 +3,10 @@
 // node:crypto from the providers' documented schemes (signers.ts), never with the product's code.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostUrl, spawnCli, TOKEN } from "./harness";
+import { hostUrl } from "./harness";
 import { call, type PolicyTunnels, startPolicyTunnels } from "./policy-tunnels";
 import { githubSignature, slackHeaders, standardWebhooksHeaders, stripeSignature, twilioSignature, unixNow } from "./signers";
-import { captureOf } from "./tunnel-api";
+import { captureOf, tunnelCall } from "./tunnel-api";
 
 const STRIPE = "whsec_e2eStripeEndpointSecret0123456789";
 const STANDARD = `whsec_${Buffer.from("an e2e Standard Webhooks key!!!!").toString("base64")}`;
@@ -213,20 +213,10 @@ describe("a URL-bound provider (Twilio)", () => {
   });
 });
 
-it("exits 2 with a clear message for an unknown --verify provider, before connecting", async () => {
-  const cli = spawnCli([
-    "http",
-    String(t.origin.port),
-    "--relay",
-    t.relay.url,
-    "--token",
-    TOKEN,
-    "--name",
-    "wh-bad",
-    "--verify",
-    "nosuch:x",
-  ]);
-  expect(await cli.exited).toBe(2);
-  expect(cli.output.join("\n")).toMatch(/Invalid --verify "nosuch": unknown provider \(known: github, stripe/);
-  expect(cli.output.join("\n")).not.toContain("nosuch:x");
+it("exits 2 with a clear message for an unknown --verify provider, without quoting the secret or connecting", async () => {
+  const { code, output } = await t.refusedStart("wh-bad", ["--verify", "nosuch:sekrit-value"]);
+  expect(code).toBe(2);
+  expect(output).toMatch(/^porthole: Invalid --verify "nosuch": unknown provider \(known: github, stripe, /m);
+  expect(output).not.toContain("sekrit-value");
+  expect((await tunnelCall(t.relay, "wh-bad", "/summary")).status).toBe(404);
 });
