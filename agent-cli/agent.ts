@@ -47,7 +47,10 @@ export type AgentOptions = {
   captureBytes?: number;
   /** Idle time before the relay writes a keepalive comment into an event stream; 0 for none (the relay's default when absent). */
   sseKeepaliveMs?: number;
-  /** Signature checks and access rules; absent keeps the policy the tunnel has on the relay. */
+  /**
+   * Signature checks and access rules, sent until the relay has accepted them once: a reconnect must not
+   * undo a change made through the API since. Absent keeps the policy the tunnel has on the relay.
+   */
   policy?: PolicyInput;
   onEvent?: (event: AgentEvent) => void;
 };
@@ -104,6 +107,8 @@ export class Agent {
   private retryTimer?: NodeJS.Timeout;
   private lastPong = 0;
   private lastError?: { code: string; message: string };
+  /** Set once a relay has answered a hello that carried the policy. */
+  private policyApplied = false;
 
   constructor(private readonly o: AgentOptions) {
     this.ready = new Promise((resolve, reject) => {
@@ -147,7 +152,7 @@ export class Agent {
         heartbeatMs,
         captureBytes: this.o.captureBytes,
         sseKeepaliveMs: this.o.sseKeepaliveMs,
-        policy: this.o.policy,
+        policy: this.policyApplied ? undefined : this.o.policy,
       });
       this.heartbeat = setInterval(() => this.beat(ws), heartbeatMs);
     });
@@ -252,6 +257,13 @@ export class Agent {
     switch (f.type) {
       case "ready": {
         this.attempt = 0;
+        const rules = this.o.policy && (this.o.policy.verify.length > 0 || Object.keys(this.o.policy.access).length > 0);
+        if (rules && !this.policyApplied && !f.policy) {
+          // A relay that dropped the rules would leave the URL open while the user believes it is protected.
+          this.fatal("policy-ignored", `the relay did not apply the tunnel's --verify and access options; update the relay`);
+          return;
+        }
+        this.policyApplied = true;
         const ready = { event: "ready", name: f.name, url: f.url, pathUrl: f.pathUrl, policy: f.policy } as const;
         this.emit(ready);
         this.settleReady.resolve(ready);

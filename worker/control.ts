@@ -9,12 +9,7 @@ import { toHar } from "./har";
 import { buildMcpView, type DecodedCapture, decodeCapture } from "./mcp-view";
 import { PolicyError, type PublicPolicy } from "./policy";
 import type { HeaderList } from "./protocol";
-
-/**
- * Edits a replay may carry; everything absent is taken from the original. `resign` signs the request
- * again, at the time of the replay, with the tunnel's secret for its webhook provider.
- */
-export type ReplayEdits = { method?: string; path?: string; headers?: HeaderList; body?: string | { base64: string }; resign?: boolean };
+import type { ReplayEdits } from "./replay";
 
 /** What the control plane needs from its tunnel. */
 export type ControlDeps = {
@@ -114,54 +109,6 @@ function parseEdits(value: unknown): ReplayEdits {
     edits.resign = o.resign;
   }
   return edits;
-}
-
-function fromBase64(text: string): Uint8Array {
-  try {
-    return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-  } catch {
-    throw new RelayError("bad-request", "Replay body is not valid base64.");
-  }
-}
-
-/** Headers a replay must not send as captured: the runtime sets the length, and an upgrade cannot be replayed. */
-const NOT_REPLAYED = new Set(["content-length", "upgrade", "connection"]);
-
-/**
- * The request a replay sends: the stored one with the edits applied, to the same public URL
- * (path mode keeps its /t/<name> prefix). A truncated body cannot be sent as is.
- */
-export function replayRequest(
-  original: StoredCapture,
-  edits: ReplayEdits,
-): { request: Request; path: string; publicUrl: string; prefix?: string } {
-  const { summary, detail } = original;
-  if (summary.kind === "websocket")
-    throw new RelayError("bad-request", `Capture "${summary.id}" is a WebSocket; only HTTP exchanges replay.`);
-  if (edits.body === undefined && detail.requestTruncated) {
-    throw new RelayError("capture-truncated", `Capture "${summary.id}" kept only part of its request body; give a body to replay it.`);
-  }
-  let body = original.requestBody;
-  if (edits.body !== undefined)
-    body = typeof edits.body === "string" ? new TextEncoder().encode(edits.body) : fromBase64(edits.body.base64);
-  const method = edits.method ?? summary.method;
-  const path = edits.path ?? summary.path;
-  const headers = new Headers();
-  for (const [k, v] of edits.headers ?? detail.requestHeaders) {
-    if (NOT_REPLAYED.has(k.toLowerCase())) continue;
-    try {
-      headers.append(k, v);
-    } catch {
-      throw new RelayError("bad-request", `Replay header "${k}" is not a valid HTTP header.`);
-    }
-  }
-  // The captured URL is <origin><prefix><path>; the prefix is empty in host mode.
-  const url = new URL(summary.url);
-  const full = url.pathname + url.search;
-  const prefix = full.endsWith(summary.path) ? full.slice(0, full.length - summary.path.length) : "";
-  const publicUrl = `${url.origin}${prefix}${path}`;
-  const request = new Request(publicUrl, { method, headers, body: method === "GET" || method === "HEAD" ? null : body });
-  return { request, path, publicUrl, ...(prefix ? { prefix } : {}) };
 }
 
 /** The Hono app for `/_porthole/api/tunnels/:name/…`, mounted inside the tunnel's Durable Object. */

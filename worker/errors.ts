@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   /** The client address is not in the tunnel's allowed addresses. */
   "ip-denied": 403,
   "rate-limited": 429,
+  /** The tunnel is already verifying as many webhook bodies as its memory allows. */
+  "tunnel-busy": 503,
   /** The tunnel's stored policy no longer validates: the relay refuses rather than forward unchecked. */
   "policy-invalid": 500,
 } as const;

@@ -160,8 +160,7 @@ export class HttpExchange {
       return this.fail("flow-control", (err as Error).message);
     }
     this.o.recorder.responseChunk(chunk);
-    this.keepalive?.sent(chunk);
-    this.write(chunk, () => {
+    this.write(this.keepalive?.sent(chunk) ?? chunk, () => {
       const grant = this.inbox.release(chunk.byteLength);
       if (grant > 0 && !this.finished) this.o.send({ type: "credit", stream: this.o.id, bytes: grant });
     });

@@ -8,11 +8,20 @@ import { RelayError } from "./errors";
 import { type Policy, PolicyError } from "./policy";
 import type { HeaderList, Notice } from "./protocol";
 import type { Recorder } from "./recorder";
+import { RecordingBudget } from "./recorder";
 import type { TunnelRecords } from "./records";
-import { missingReason, resign, signatureHeaders, verifyWebhook } from "./webhooks/verify";
+import { missingReason, verifyWebhook } from "./webhooks/verify";
 
-/** Signature checks read the whole body first; a webhook larger than this is not verified. */
-export const VERIFY_BODY_BYTES = 8 * 1024 * 1024;
+/** Limits of the gate. */
+export const GATE_LIMITS = {
+  /** Signature checks read the whole body first; a webhook larger than this is not verified. */
+  verifyBodyBytes: 8 * 1024 * 1024,
+  /** What the bodies being verified at once on one tunnel may hold together (an object has 128 MB). */
+  verifyLiveBytes: 24 * 1024 * 1024,
+  /** A client over the rate limit gets a capture of its 429 at most this often, so a flood cannot evict the rest. */
+  rateLimitedCaptureMs: 60_000,
+  rateLimitedClients: 1000,
+} as const;
 
 /** What the relay learned about a request it let through. */
 export type Admitted = {
@@ -29,6 +38,9 @@ export type Admitted = {
  */
 export class TunnelGate {
   private limiter?: { perMinute: number; limiter: RateLimiter };
+  private readonly verifying = new RecordingBudget(GATE_LIMITS.verifyLiveBytes);
+  /** When each rate-limited client last had its 429 captured. */
+  private readonly limitedCaptured = new Map<string, number>();
 
   constructor(
     private readonly records: TunnelRecords,
@@ -50,12 +62,13 @@ export class TunnelGate {
   /** Lets a request through, noting its verdict; or records the refusal, tells the agent and throws its RelayError. */
   async pass(policy: Policy, recorder: Recorder, request: GateRequest): Promise<Admitted> {
     try {
-      const admitted = await admit(policy, this.rateLimiter(policy), request);
+      const admitted = await admit(policy, this.rateLimiter(policy), request, this.verifying);
       if (admitted.verification) recorder.verified(admitted.verification);
       return admitted;
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
       const { error } = err;
+      if (error.code === "rate-limited" && !this.captureLimited(request.clientIp)) throw error;
       if (err.verification) recorder.verified(err.verification);
       if (err.body) recorder.requestChunk(err.body);
       recorder.relayAnswer(error.status, error.code, error.message);
@@ -65,6 +78,15 @@ export class TunnelGate {
       this.notify({ type: "notice", method: request.method, path: request.path, status: error.status, reason: err.reason });
       throw error;
     }
+  }
+
+  /** Whether this rate-limited client's 429 is captured (and shown to the agent) now: once a minute at most. */
+  private captureLimited(clientIp: string, now = Date.now()): boolean {
+    const last = this.limitedCaptured.get(clientIp);
+    if (last !== undefined && now - last < GATE_LIMITS.rateLimitedCaptureMs) return false;
+    if (this.limitedCaptured.size >= GATE_LIMITS.rateLimitedClients) this.limitedCaptured.clear();
+    this.limitedCaptured.set(clientIp, now);
+    return true;
   }
 
   /** The rate limiter for the policy's limit, kept while the limit stays the same. */
@@ -113,7 +135,13 @@ export type GateRequest = {
 };
 
 /** Applies the policy to one request; throws Refused when the relay must answer it instead. */
-export async function admit(policy: Policy, limiter: RateLimiter, r: GateRequest, now = Date.now()): Promise<Admitted> {
+export async function admit(
+  policy: Policy,
+  limiter: RateLimiter,
+  r: GateRequest,
+  budget: RecordingBudget,
+  now = Date.now(),
+): Promise<Admitted> {
   if (!r.replay) {
     const denial = await checkAccess(policy.access, { headers: r.headers, clientIp: r.clientIp }, limiter, now);
     if (denial) {
@@ -122,50 +150,82 @@ export async function admit(policy: Policy, limiter: RateLimiter, r: GateRequest
     }
   }
   const headers = consumesAuthorization(policy.access) ? r.headers.filter(([k]) => k.toLowerCase() !== "authorization") : r.headers;
-  if (policy.specs.length === 0 || r.upgrade) return { headers, body: r.body, verification: null };
+  // A WebSocket upgrade is checked too: it carries no body, so it passes only with a signature over nothing.
+  if (policy.specs.length === 0) return { headers, body: r.body, verification: null };
 
   const mode = r.replay ? "log" : policy.input.verifyMode;
-  const { bytes, rest } = await readUpTo(r.body, VERIFY_BODY_BYTES);
-  let verdict: Omit<Verification, "mode">;
-  if (rest) {
-    verdict = { provider: providers(policy), ok: false, reason: `body over ${VERIFY_BODY_BYTES / 1024 / 1024} MiB was not verified` };
-  } else {
-    const checked = await verifyWebhook(policy.specs, { method: r.method, url: r.url, headers: r.headers, body: bytes }, now);
-    verdict = checked ?? { provider: providers(policy), ok: false, reason: missingReason(policy.specs) };
+  const limit = GATE_LIMITS.verifyBodyBytes;
+  const declared = Number(r.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1] ?? Number.NaN);
+  const tooLarge = `body over ${limit / 1024 / 1024} MiB was not verified`;
+  const refuse = (v: Verification, code: "signature-invalid" | "body-too-large", body: Uint8Array | null) => {
+    const message = `Tunnel "${r.tunnel}" rejected "${r.label}": ${v.provider} signature check failed: ${v.reason}.`;
+    return new Refused(new RelayError(code, message), v.reason, v, body);
+  };
+  if (mode === "enforce" && declared > limit) {
+    await r.body?.cancel().catch(() => {});
+    throw refuse({ provider: providers(policy), ok: false, reason: tooLarge, mode }, "body-too-large", null);
   }
-  const verification: Verification = { ...verdict, mode };
-  if (!verification.ok && mode === "enforce") {
-    const message = `Tunnel "${r.tunnel}" rejected "${r.label}": ${verification.provider} signature check failed: ${verification.reason}.`;
-    throw new Refused(new RelayError(rest ? "body-too-large" : "signature-invalid", message), verification.reason, verification, bytes);
+  const read = await readUpTo(r.body, limit, budget, r.tunnel);
+  try {
+    const checked = read.rest
+      ? null
+      : await verifyWebhook(policy.specs, { method: r.method, url: r.url, headers: r.headers, body: read.bytes }, now);
+    const reason = read.rest ? tooLarge : missingReason(policy.specs);
+    const verification: Verification = { ...(checked ?? { provider: providers(policy), ok: false, reason }), mode };
+    if (!verification.ok && mode === "enforce") {
+      await read.rest?.cancel().catch(() => {});
+      throw refuse(verification, read.rest ? "body-too-large" : "signature-invalid", read.bytes);
+    }
+    return { headers, body: r.body === null ? null : prepend(read), verification };
+  } catch (err) {
+    read.release();
+    throw err;
   }
-  return { headers, body: r.body === null ? null : prepend(bytes, rest), verification };
 }
 
 function providers(policy: Policy): string {
   return [...new Set(policy.specs.map((s) => s.provider))].join("|");
 }
 
-/** Reads a body up to `limit` bytes; `rest` is the unread remainder when it is longer. */
-async function readUpTo(
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<{ bytes: Uint8Array; rest: ReadableStreamDefaultReader<Uint8Array> | null }> {
-  if (!body) return { bytes: new Uint8Array(0), rest: null };
+/** A body read for verification: its first bytes, what was left unread, and the budget they hold. */
+type Read = { bytes: Uint8Array; rest: ReadableStreamDefaultReader<Uint8Array> | null; release: () => void };
+
+/** Reads a body up to `limit` bytes within the tunnel's budget; `rest` is the unread remainder when it is longer. */
+async function readUpTo(body: ReadableStream<Uint8Array> | null, limit: number, budget: RecordingBudget, tunnel: string): Promise<Read> {
+  let held = 0;
+  let released = false;
+  const release = () => {
+    if (!released) budget.release(held);
+    released = true;
+  };
+  if (!body) return { bytes: new Uint8Array(0), rest: null, release };
   const reader = body.getReader();
   const parts: Uint8Array[] = [];
-  let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return { bytes: concatBytes(parts, size), rest: null };
+    if (done) return { bytes: concatBytes(parts, held), rest: null, release };
+    const granted = budget.take(value.byteLength);
+    held += granted;
+    if (granted < value.byteLength) {
+      release();
+      await reader.cancel().catch(() => {});
+      const message = `Tunnel "${tunnel}" is verifying ${budget.limit / 1024 / 1024} MiB of webhooks already; retry shortly.`;
+      throw new Refused(
+        new RelayError("tunnel-busy", message, { "Retry-After": "1" }),
+        "too many webhook bodies being verified at once",
+        null,
+        null,
+      );
+    }
     parts.push(value);
-    size += value.byteLength;
-    if (size > limit) return { bytes: concatBytes(parts, size), rest: reader };
+    if (held > limit) return { bytes: concatBytes(parts, held), rest: reader, release };
   }
 }
 
-/** A stream of the bytes already read, then the rest of the original body. */
-function prepend(bytes: Uint8Array, rest: ReadableStreamDefaultReader<Uint8Array> | null): ReadableStream<Uint8Array> {
+/** A stream of the bytes already read, then the rest of the original body; the budget is given back when it ends. */
+function prepend(read: Read): ReadableStream<Uint8Array> {
   let first = true;
+  const { bytes, rest, release } = read;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (first) {
@@ -173,28 +233,14 @@ function prepend(bytes: Uint8Array, rest: ReadableStreamDefaultReader<Uint8Array
         if (bytes.byteLength > 0) return controller.enqueue(bytes);
       }
       const next = rest ? await rest.read() : { done: true as const, value: undefined };
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
+      if (next.done) {
+        release();
+        controller.close();
+      } else controller.enqueue(next.value);
     },
     cancel(reason) {
+      release();
       return rest?.cancel(reason);
     },
   });
-}
-
-/**
- * The request a re-signed replay sends: signed again at `now` with the tunnel's secret for the provider
- * the original was verified against (else the one whose signature headers it carries).
- */
-export async function resigned(policy: Policy, request: Request, provider: string | undefined, now = Date.now()): Promise<Request> {
-  const headers: HeaderList = [...request.headers];
-  const carried = (spec: Policy["specs"][number]) => signatureHeaders(spec).some((h) => request.headers.has(h));
-  const spec = policy.specs.find((s) => (provider ? s.provider === provider : carried(s)));
-  const what = `Cannot re-sign the replay of "${request.method} ${new URL(request.url).pathname}"`;
-  if (!spec) throw new RelayError("bad-request", `${what}: the tunnel verifies no provider it was signed for (--verify).`);
-  const body = new Uint8Array(await request.clone().arrayBuffer());
-  const signed = await resign(spec, { method: request.method, url: request.url, headers, body }, now);
-  if (!signed)
-    throw new RelayError("bad-request", `${what}: ${spec.provider} cannot be re-signed (the relay holds no signing secret for it).`);
-  return new Request(request.url, { method: request.method, headers: signed, body: request.body === null ? null : body });
 }

@@ -8,7 +8,7 @@
 // are JSON; body bytes are raw. There is no base64 anywhere.
 
 /** Bumped on any incompatible change; the hello handshake rejects a mismatch. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Every named limit of the protocol. Each has a test. */
 export const LIMITS = {

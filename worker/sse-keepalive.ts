@@ -50,6 +50,9 @@ export class SseKeepalive {
   private readonly boundary = new SseBoundary();
   private timer?: ReturnType<typeof setTimeout>;
   private stopped = false;
+  /** Whether the server has sent a byte yet, and whether a comment went out before it did. */
+  private started = false;
+  private wroteFirst = false;
 
   constructor(
     private readonly idleMs: number,
@@ -60,10 +63,18 @@ export class SseKeepalive {
     this.arm();
   }
 
-  /** Notes bytes the server sent, which also restarts the idle clock. */
-  sent(chunk: Uint8Array): void {
+  /**
+   * Notes bytes the server sent, which also restarts the idle clock, and returns what to write. A byte
+   * order mark only counts at the very start of a stream: behind a comment it would corrupt the first
+   * field, so it is dropped there (the capture keeps it).
+   */
+  sent(chunk: Uint8Array): Uint8Array {
     this.boundary.feed(chunk);
     this.arm();
+    const first = !this.started;
+    this.started = true;
+    const bom = chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf;
+    return first && this.wroteFirst && bom ? chunk.subarray(3) : chunk;
   }
 
   /** Stops for good; called when the response ends or fails. */
@@ -82,7 +93,10 @@ export class SseKeepalive {
   private fire(): void {
     this.timer = undefined;
     // Mid-event (a server that sends half an event and pauses): wait for the boundary instead.
-    if (this.boundary.atBoundary && this.clientKeepingUp()) this.write(KEEPALIVE_COMMENT);
+    if (this.boundary.atBoundary && this.clientKeepingUp()) {
+      this.wroteFirst ||= !this.started;
+      this.write(KEEPALIVE_COMMENT);
+    }
     this.arm();
   }
 }

@@ -5,18 +5,19 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { type AgentAttachment, AgentLink } from "./agent-link";
-import { controlApp, type ReplayEdits, replayRequest } from "./control";
+import { controlApp } from "./control";
 import { type Env, type Settings, settings } from "./env";
 import { RelayError } from "./errors";
 import type { HttpExchange } from "./exchange";
 import { acceptFeed, broadcast, type FeedAttachment } from "./feed";
 import { Forwarder, type PublicRoute } from "./forwarder";
-import { resigned, TunnelGate } from "./gate";
+import { TunnelGate } from "./gate";
 import { describePolicy, type Policy, PolicyError, parsePolicy, publicPolicy } from "./policy";
 import { type AgentFrame, assertNever, CloseCode, decodeAgentMessage, HEARTBEAT, type Hello, ProtocolError } from "./protocol";
 import { type PublicAttachment, PublicSockets } from "./public-ws";
 import { TunnelRecords } from "./records";
 import { registry } from "./registry";
+import { type ReplayEdits, replayRequest, resigned } from "./replay";
 import { ROUTE_HEADER, type Route } from "./routing";
 
 type Attachment = AgentAttachment | PublicAttachment | FeedAttachment;

@@ -103,6 +103,11 @@ describe("access rules", () => {
     const limited = await publicFetch(name, "/", { headers: { "CF-Connecting-IP": "198.51.100.4" } });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    // A flood is captured once a minute per client, so it cannot evict the other captures.
+    expect((await publicFetch(name, "/again", { headers: { "CF-Connecting-IP": "198.51.100.4" } })).status).toBe(429);
+    await expect.poll(async () => (await api<{ captures: CaptureSummary[] }>(name, "/captures")).captures.length).toBe(3);
+    const paths = (await api<{ captures: CaptureSummary[] }>(name, "/captures")).captures.map((c) => c.path);
+    expect(paths).not.toContain("/again");
     // Another client has its own budget.
     const other = publicFetch(name, "/", { headers: { "CF-Connecting-IP": "198.51.100.5" } });
     agent.respond((await agent.next("request-head")).stream, { body: "ok" });
@@ -150,6 +155,30 @@ describe("webhook verification", () => {
     const res = await publicFetch(name, "/hook", { method: "POST", body: "{}" });
     expect(res.status).toBe(401);
     expect(await res.text()).toMatch(/missing header X-Hub-Signature-256/i);
+  });
+
+  it("rejects a WebSocket upgrade on a verifying tunnel in enforce mode: it carries no signature", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name, { policy });
+    const res = await publicFetch(name, "/socket", { headers: { Upgrade: "websocket" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("X-Porthole-Error")).toBe("signature-invalid");
+    expect(agent.pending().some((f) => f.type === "ws-open")).toBe(false);
+  });
+
+  it("refuses a body declared over 8 MiB with 413 before reading it", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name, { policy });
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new Uint8Array(64 * 1024)) });
+    const res = await publicFetch(name, "/hook", {
+      method: "POST",
+      body: endless,
+      headers: { "Content-Length": String(9 * 1024 * 1024), "X-Hub-Signature-256": "sha256=00" },
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.text()).toMatch(/body over 8 MiB was not verified/);
+    expect(agent.pending().some((f) => f.type === "request-head")).toBe(false);
   });
 
   it("forwards a failing signature in log mode and records the failure", async () => {

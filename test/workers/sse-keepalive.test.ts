@@ -100,6 +100,17 @@ describe("SSE keepalive", () => {
     const fixed = await openStream(IDLE_MS, [...SSE, ["Content-Length", "11"]]);
     fixed.data("data: one\n\n");
     expect(await fixed.readFor(IDLE_MS * 4)).toBe("data: one\n\n");
+
+    const encoded = await openStream(IDLE_MS, [...SSE, ["Content-Encoding", "x-opaque"]]);
+    encoded.data("opaque");
+    expect(await encoded.readFor(IDLE_MS * 4)).toBe("opaque");
+  });
+
+  it("drops a byte order mark that would land behind a keepalive written before the server's first byte", async () => {
+    const s = await openStream(IDLE_MS);
+    expect(await s.readUntil((t) => t.includes(KEEPALIVE), "a keepalive before any event")).toBe(KEEPALIVE);
+    s.data("\uFEFFdata: first\n\n");
+    expect(await s.readUntil((t) => t.includes("first"), "the first event")).toBe(`${KEEPALIVE}data: first\n\n`);
   });
 
   it("is not stored in the capture: the capture holds what the local server sent", async () => {
