@@ -3,7 +3,7 @@
 
 import { type Cidr, CidrError, cidrContains, formatCidr, type IpAddress, MAX_CIDR_CHARS, parseCidr, parseIp } from "./cidr";
 import { type CredentialDigests, challenge, digestCredentials, verifyAuthorization } from "./credentials";
-import { RATE_LIMIT, type RateLimiter } from "./rate-limit";
+import { clientKey, RATE_LIMIT, type RateLimiter } from "./rate-limit";
 
 export { RateLimiter } from "./rate-limit";
 
@@ -200,7 +200,8 @@ export async function checkAccess(
     }
     const retryAfter = limiter.take(req.clientIp, now);
     if (retryAfter !== null) {
-      const from = req.clientIp === "" ? "an unknown address" : req.clientIp;
+      // Named as it is limited: an IPv6 client by its /64.
+      const from = req.clientIp === "" ? "an unknown address" : clientKey(req.clientIp);
       return {
         status: 429,
         code: "rate-limited",

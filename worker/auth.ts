@@ -1,17 +1,10 @@
 // Constant-time token checks for the control plane.
 
 import { RelayError } from "./errors";
+import { sameText } from "./timing-safe";
 
-const encoder = new TextEncoder();
-
-/** Compares two secrets in constant time by comparing their SHA-256 digests (equal length by construction). */
-export async function tokensEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
+/** Whether a presented secret equals the expected one, in constant time (the relay's one comparison, timing-safe.ts). */
+export const tokensEqual: (given: string, expected: string) => Promise<boolean> = sameText;
 
 /** Throws `unauthorized` unless the request carries `Authorization: Bearer <expected>`. */
 export async function requireToken(request: Request, expected: string | undefined, action: string): Promise<void> {

@@ -1,11 +1,13 @@
 // Matching an Authorization header against a tunnel's basic-auth and bearer credentials.
-// Platform-neutral (Web Crypto only; workerd's timingSafeEqual does not exist in Node).
+// Platform-neutral: digests and comparison come from the relay's one constant-time module, timing-safe.ts.
 //
 // Timing: every comparison is between SHA-256 digests, so neither the length nor the content of a
 // configured secret shapes the work; each digest pair is compared with a byte loop that never exits
-// early, and every configured entry of the presented scheme is compared before the answer is known,
-// so the timing does not tell which entry matched. What timing does reveal is the scheme the client
+// early (sameDigest), and every configured entry of the presented scheme is compared before the answer
+// is known, so the timing does not tell which entry matched. What timing does reveal is the scheme the client
 // chose itself and how many entries that scheme has, which is unavoidable and not secret.
+
+import { sameDigest, sha256 } from "./timing-safe";
 
 /** The SHA-256 digests of a tunnel's credentials: "user:password" as UTF-8 for Basic, the token for Bearer. */
 export type CredentialDigests = { basic: Uint8Array[]; bearer: Uint8Array[] };
@@ -13,10 +15,6 @@ export type CredentialDigests = { basic: Uint8Array[]; bearer: Uint8Array[] };
 const encoder = new TextEncoder();
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const CREDENTIALS = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?:[ \t]+(.*))?$/;
-
-async function sha256(bytes: BufferSource): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-}
 
 /** Digests the configured credentials once, so each request costs one digest of what it presents. */
 export async function digestCredentials(basicAuth: readonly string[], bearer: readonly string[]): Promise<CredentialDigests> {
@@ -31,13 +29,6 @@ export function challenge(digests: CredentialDigests): string {
   if (digests.basic.length) offers.push('Basic realm="porthole", charset="UTF-8"');
   if (digests.bearer.length) offers.push('Bearer realm="porthole"');
   return offers.join(", ");
-}
-
-/** 1 when two equal-length digests are equal, else 0; looks at every byte whatever it finds. */
-export function sameDigest(a: Uint8Array, b: Uint8Array): number {
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return (diff - 1) >>> 31;
 }
 
 async function matchesAny(presented: BufferSource, configured: readonly Uint8Array[]): Promise<boolean> {

@@ -9,10 +9,12 @@ import { HttpExchange } from "./exchange";
 import { broadcast } from "./feed";
 import { type TunnelGate, verdictLine } from "./gate";
 import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
+import type { HeaderList } from "./protocol";
 import type { PublicSockets } from "./public-ws";
 import { newCaptureId, Recorder } from "./recorder";
 import type { TunnelRecords } from "./records";
 import { ROUTE_HEADER, type Route } from "./routing";
+import { secretHeaders } from "./webhooks/verify";
 
 /** The route of a public request. */
 export type PublicRoute = Extract<Route, { kind: "public" }>;
@@ -52,7 +54,7 @@ export class Forwarder {
       url: route.publicUrl,
       path: route.path,
       clientIp: route.clientIp,
-      requestHeaders: redactCredentials(raw, policy.access),
+      requestHeaders: redactSecrets(redactCredentials(raw, policy.access), secretHeaders(policy.specs)),
       kind: upgrade ? "websocket" : "http",
       replayOf,
       cap: d.records.captureBytes(),
@@ -141,6 +143,13 @@ export class Forwarder {
       if (id !== 0 && !this.d.exchanges.has(id) && !this.d.sockets.has(id)) return id;
     }
   }
+}
+
+/** Headers whose value is a webhook secret (GitLab's token), kept in the capture by name only. */
+function redactSecrets(headers: HeaderList, names: string[]): HeaderList {
+  if (names.length === 0) return headers;
+  const secret = new Set(names.map((n) => n.toLowerCase()));
+  return headers.map(([k, v]) => (secret.has(k.toLowerCase()) ? [k, "[redacted]"] : [k, v]));
 }
 
 /** The subprotocols a WebSocket upgrade offers. */

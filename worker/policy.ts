@@ -22,6 +22,9 @@ export const OPEN_POLICY: Policy = { input: { verify: [], verifyMode: "enforce",
 
 const KEYS = new Set(["verify", "verifyMode", "access"]);
 
+/** Most `verify` entries a policy may hold: a request is checked against each, so the list bounds the work per request. */
+export const MAX_VERIFY = 32;
+
 /** Validates a policy from the hello or the API. Throws PolicyError. */
 export function parsePolicy(input: unknown): Policy {
   if (typeof input !== "object" || input === null || Array.isArray(input)) throw new PolicyError("the policy must be a JSON object");
@@ -31,6 +34,11 @@ export function parsePolicy(input: unknown): Policy {
   const verify = o.verify ?? [];
   if (!Array.isArray(verify) || !verify.every((v) => typeof v === "string")) {
     throw new PolicyError('"verify" must be a list of "PROVIDER:SECRET" strings');
+  }
+  if (verify.length > MAX_VERIFY) {
+    throw new PolicyError(
+      `"verify" has ${verify.length} entries; a tunnel verifies at most ${MAX_VERIFY} (each request is checked against every one)`,
+    );
   }
   const verifyMode = o.verifyMode ?? "enforce";
   if (verifyMode !== "enforce" && verifyMode !== "log")

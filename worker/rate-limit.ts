@@ -1,20 +1,20 @@
-// Per-client-IP rate limiting for a tunnel's public requests. Platform-neutral; the clock is injected.
+// Per-client rate limiting for a tunnel's public requests. Platform-neutral; the clock is injected.
 //
-// Algorithm: a token bucket per client address. The bucket holds at most `perMinute` requests (the
-// burst) and refills continuously at `perMinute` per 60 s. It is kept in integer "units" of 1/60000
-// of a request, so one millisecond adds exactly `perMinute` units and one request costs 60000: no
-// floating-point drift, and the Retry-After computed from the deficit is always enough.
-// Chosen over a sliding-window log because it needs O(1) memory per address and has no window edge
-// at which a client can fire two bursts back to back.
+// Algorithm: a token bucket per client (an IPv4 address or an IPv6 /64, see clientKey). The bucket
+// holds at most `perMinute` requests (the burst) and refills continuously at `perMinute` per 60 s.
+// It is kept in integer "units" of 1/60000 of a request, so one millisecond adds exactly `perMinute`
+// units and one request costs 60000: no floating-point drift, and the Retry-After computed from the
+// deficit is always enough. Chosen over a sliding-window log because it needs O(1) memory per client
+// and has no window edge at which a client can fire two bursts back to back.
 //
 // The table lives in the Durable Object's memory, so hibernation or eviction forgets it: a limit is
 // best-effort over short idle gaps, which is fine for abuse control and must not be used for billing.
 
-import { formatIp, parseIp, unmap } from "./cidr";
+import { formatCidr, formatIp, type IpAddress, parseIp, unmap } from "./cidr";
 
 /** The rate limiter's named limits. */
 export const RATE_LIMIT = {
-  /** Client addresses tracked at once; past this the least recently seen one is forgotten. */
+  /** Clients (addresses or IPv6 /64s) tracked at once; past this the least recently seen one is forgotten. */
   maxTrackedIps: 10_000,
   /** Highest rate a tunnel may set, requests per minute. */
   maxPerMinute: 1_000_000,
@@ -27,17 +27,27 @@ const UNITS_PER_REQUEST = 60_000;
 
 type Bucket = { units: number; at: number };
 
-/** The key of a client address: its canonical IPv4-or-IPv6 form, so every spelling of one address shares a bucket. */
+const IPV6_SUBNET = 64;
+const SUBNET_MASK = ((1n << BigInt(IPV6_SUBNET)) - 1n) << BigInt(128 - IPV6_SUBNET);
+
+/**
+ * The key of a client address, in canonical form so every spelling of one client shares a bucket:
+ * IPv4 (and IPv4-mapped IPv6) by the full address, other IPv6 by its /64, e.g. "2001:db8:1:2::/64",
+ * because a /64 is what one subscriber gets and rotating addresses within it costs nothing.
+ */
 export function clientKey(ip: string): string {
   if (ip === "") return UNKNOWN_CLIENT;
+  let address: IpAddress;
   try {
-    return formatIp(unmap(parseIp(ip)));
+    address = unmap(parseIp(ip));
   } catch {
     return ip;
   }
+  if (address.family === 4) return formatIp(address);
+  return formatCidr({ family: 6, value: address.value & SUBNET_MASK, prefix: IPV6_SUBNET });
 }
 
-/** A token-bucket limiter keyed by client address, bounded to RATE_LIMIT.maxTrackedIps addresses; 0 per minute means no limit. */
+/** A token-bucket limiter keyed by clientKey, bounded to RATE_LIMIT.maxTrackedIps clients; 0 per minute means no limit. */
 export class RateLimiter {
   readonly #buckets = new Map<string, Bucket>();
   readonly #capacity: number;
@@ -51,7 +61,7 @@ export class RateLimiter {
     this.#capacity = perMinute * UNITS_PER_REQUEST;
   }
 
-  /** Client addresses currently tracked. */
+  /** Clients currently tracked. */
   get size(): number {
     return this.#buckets.size;
   }

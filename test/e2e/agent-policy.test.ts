@@ -5,7 +5,7 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import { startAgent } from "../../agent-cli/agent";
+import { type AgentEvent, startAgent } from "../../agent-cli/agent";
 import { parseTarget } from "../../agent-cli/target";
 import { CloseCode, decodeAgentMessage, encodeFrame, type Hello, PROTOCOL_VERSION } from "../../worker/protocol";
 
@@ -54,7 +54,7 @@ it("sends the policy in the first hello only, so a reconnect keeps what the rela
 
 it("stops with policy-ignored when it sent rules and the relay reports none in force", async () => {
   const relay = await scriptedRelay("");
-  const events: { event: string; code?: string }[] = [];
+  const events: AgentEvent[] = [];
   const agent = startAgent({ relay: relay.url, token: "t", name: "p", target: parseTarget("1"), policy, onEvent: (e) => events.push(e) });
   await expect(agent.done).rejects.toThrow(/did not apply the tunnel's --verify and access options/);
   expect(events.some((e) => e.event === "ready")).toBe(false);

@@ -12,8 +12,8 @@ import {
   RateLimiter,
   redactCredentials,
 } from "../../worker/access";
-import { sameDigest } from "../../worker/credentials";
 import { RATE_LIMIT } from "../../worker/rate-limit";
+import { sameBytes, sameDigest, sameText } from "../../worker/timing-safe";
 
 const T0 = 1_700_000_000_000;
 const CLIENT = "203.0.113.9";
@@ -188,6 +188,19 @@ describe("checkAccess: rate limit", () => {
     expect(await check(rules, { limiter, now: T0 + 60 + Number(denial!.headers["Retry-After"]) * 1000 })).toBeNull();
   });
 
+  it("names an IPv6 client by the /64 it is limited as", async () => {
+    const limiter = new RateLimiter(1);
+    const one = parseAccessRules({ rateLimitPerMinute: 1 });
+    expect(await check(one, { limiter, clientIp: "2001:db8:1:2::1" })).toBeNull();
+    expect((await check(one, { limiter, clientIp: "2001:db8:1:2:aaaa::9" }))?.reason).toBe(
+      "more than 1 request per minute from 2001:db8:1:2::/64; retry in 60 s",
+    );
+    expect(await check(one, { limiter, clientIp: "::ffff:192.0.2.7" })).toBeNull();
+    expect((await check(one, { limiter, clientIp: "192.0.2.7" }))?.reason).toBe(
+      "more than 1 request per minute from 192.0.2.7; retry in 60 s",
+    );
+  });
+
   it("names an unknown address as such", async () => {
     const limiter = new RateLimiter(1);
     const one = parseAccessRules({ rateLimitPerMinute: 1 });
@@ -318,8 +331,8 @@ describe("checkAccess: credentials", () => {
   });
 });
 
-describe("sameDigest", () => {
-  it("compares every byte of two digests", () => {
+describe("timing-safe comparison", () => {
+  it("sameDigest compares every byte of two digests", () => {
     const a = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
     expect(sameDigest(a, a.slice())).toBe(1);
     for (const at of [0, 1, 16, 31]) {
@@ -329,6 +342,21 @@ describe("sameDigest", () => {
         expect(sameDigest(a, b)).toBe(0);
       }
     }
+  });
+
+  it("sameDigest calls digests of unequal length unequal, even when one is a prefix of the other", () => {
+    const a = Uint8Array.from({ length: 32 }, (_, i) => i);
+    expect(sameDigest(a, a.subarray(0, 31))).toBe(0);
+    expect(sameDigest(a.subarray(0, 31), a)).toBe(0);
+  });
+
+  it("sameBytes and sameText compare values of any length", async () => {
+    const bytes = (...b: number[]) => Uint8Array.from(b);
+    expect(await sameBytes(bytes(1, 2, 3), bytes(1, 2, 3))).toBe(true);
+    expect(await sameBytes(bytes(1, 2, 3), bytes(1, 2))).toBe(false);
+    expect(await sameBytes(bytes(), bytes())).toBe(true);
+    expect(await sameText("tok-ü", "tok-ü")).toBe(true);
+    for (const other of ["tok-u", "tok-ü ", "", "TOK-ü"]) expect(await sameText("tok-ü", other)).toBe(false);
   });
 });
 

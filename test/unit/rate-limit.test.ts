@@ -83,6 +83,39 @@ describe("RateLimiter", () => {
     expect(limiter.size).toBe(3);
   });
 
+  it("keys IPv6 by its /64, so rotating addresses within it shares one bucket", () => {
+    const limiter = new RateLimiter(3);
+    for (const ip of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2:a:b:c:d"]) {
+      expect(limiter.take(ip, T0)).toBeNull();
+    }
+    expect(limiter.take("2001:db8:1:2:dead:beef:0:1", T0)).not.toBeNull();
+    // The neighbouring /64s are other clients.
+    expect(limiter.take("2001:db8:1:3::1", T0)).toBeNull();
+    expect(limiter.take("2001:db8:1:1:ffff:ffff:ffff:ffff", T0)).toBeNull();
+    expect(limiter.size).toBe(3);
+  });
+
+  it.each([
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+    ["2001:DB8:0001:0002::", "2001:db8:1:2::/64"],
+    ["::1", "::/64"],
+    ["fe80::1:2:3:4", "fe80::/64"],
+    ["2001:db8::", "2001:db8::/64"],
+    ["1.2.3.4", "1.2.3.4"],
+    ["::ffff:1.2.3.4", "1.2.3.4"],
+    ["::ffff:102:304", "1.2.3.4"],
+  ])("keys %s as %s", (ip, key) => {
+    expect(clientKey(ip)).toBe(key);
+  });
+
+  it("keeps IPv4 and IPv4-mapped clients apart down to the full address", () => {
+    const limiter = new RateLimiter(1);
+    expect(limiter.take("198.51.100.1", T0)).toBeNull();
+    expect(limiter.take("::ffff:198.51.100.2", T0)).toBeNull();
+    expect(limiter.take("198.51.100.2", T0)).not.toBeNull();
+    expect(limiter.size).toBe(2);
+  });
+
   it('keys a request without a client address as "unknown"', () => {
     expect(clientKey("")).toBe(UNKNOWN_CLIENT);
     expect(clientKey("::ffff:10.0.0.1")).toBe("10.0.0.1");

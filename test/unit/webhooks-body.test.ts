@@ -148,11 +148,39 @@ describe("provider details", () => {
     });
   });
 
-  it("Linear re-signing adds a fresh Linear-Timestamp, which wins over the stale body field", async () => {
+  it("Linear checks the signed body's webhookTimestamp: an old body replayed with a fresh header fails", async () => {
     const req = vectorRequest("linear-derived");
-    const headers = await resign(vectorSpec("linear-derived"), req, at(T + 3600));
-    expect(headers).toContainEqual(["Linear-Timestamp", String(at(T + 3600))]);
-    expect(await verifyOne(vectorSpec("linear-derived"), { ...req, headers: headers! }, at(T + 3600))).toMatchObject({ ok: true });
+    const later = at(T + 3600);
+    const replayed = { ...req, headers: [...req.headers, ["Linear-Timestamp", String(later)]] as [string, string][] };
+    expect(await verifyOne(vectorSpec("linear-derived"), replayed, later)).toMatchObject({
+      ok: false,
+      reason: "timestamp 3600 s outside the 60 s tolerance",
+    });
+    // A stale header beside a fresh body time does not fail it either: only the signed field counts.
+    const staleHeader = { ...req, headers: [...req.headers, ["Linear-Timestamp", "1"]] as [string, string][] };
+    expect(await verifyOne(vectorSpec("linear-derived"), staleHeader, at(T))).toMatchObject({ ok: true });
+  });
+
+  it("Linear names a webhookTimestamp that is not a time, whatever the header says", async () => {
+    const body = '{"webhookTimestamp":null}';
+    const req = signed(body, { "Linear-Signature": nodeHmac("sha256", "k", body, "hex"), "Linear-Timestamp": String(at(T)) });
+    expect(await verifyOne({ provider: "linear", secret: "k" }, req, at(T))).toMatchObject({
+      ok: false,
+      reason: 'timestamp "null" in body field webhookTimestamp is not a Unix time in milliseconds',
+    });
+  });
+
+  it("Linear cannot be re-signed when the body carries webhookTimestamp (a fresh time would edit the body)", async () => {
+    expect(await resign(vectorSpec("linear-derived"), vectorRequest("linear-derived"), at(T + 3600))).toBeNull();
+  });
+
+  it("Linear without webhookTimestamp is re-signed with a fresh Linear-Timestamp header", async () => {
+    const req = signed(BODY, { "Linear-Signature": "00", "Linear-Timestamp": String(at(T)) });
+    const headers = await resign({ provider: "linear", secret: "k" }, req, at(T + 3600));
+    expect(headers).toEqual([
+      ["Linear-Signature", nodeHmac("sha256", "k", BODY, "hex")],
+      ["Linear-Timestamp", String(at(T + 3600))],
+    ]);
   });
 
   it("Linear without any timestamp has no window", async () => {

@@ -84,6 +84,8 @@ describe("parseVerifySpec", () => {
     ["hmac-md5:header=X:k", "Invalid --verify hmac-md5: a recipe's hash is sha1, sha256 or sha512."],
     ["hmac-sha256:k", "Invalid --verify hmac-sha256: a recipe is PARAMS:SECRET, for example header=X-Signature,prefix=sha256=:SECRET."],
     ["hmac-sha256:header=X,colour=red:k", 'Invalid --verify hmac-sha256: unknown recipe parameter "colour" (known: header, encoding,'],
+    ["hmac:abc:def", "Invalid --verify hmac: recipe parameters are name=value pairs (known names: header, encoding,"],
+    ["hmac-sha256:header=X,prefix:k", "Invalid --verify hmac-sha256: recipe parameters are name=value pairs (known names: header,"],
     ["hmac-sha256:encoding=hex:k", "Invalid --verify hmac-sha256: the recipe needs header=NAME with a valid header name."],
     ["hmac-sha256:header=X Y:k", "Invalid --verify hmac-sha256: the recipe needs header=NAME with a valid header name."],
     ["hmac-sha256:header=X,header=Y:k", "Invalid --verify hmac-sha256: recipe parameter header given twice."],
@@ -122,6 +124,8 @@ describe("parseVerifySpec", () => {
       "TOPSECRET",
       "sendgrid:TOPSECRET",
       "hmac-sha256:header=X,colour=1:TOPSECRET",
+      "hmac:TOPSECRET:rest",
+      "hmac-sha1:header=X,TOPSECRET:rest",
     ]) {
       expect(errorOf(text)).not.toContain("TOPSECRET");
     }

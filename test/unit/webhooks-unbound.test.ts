@@ -1,7 +1,8 @@
-// Credentials that do not cover the raw body: Mailgun's signature fields in the body, GitLab's shared token.
+// Credentials that do not cover the raw body: Mailgun's signature fields in the body, GitLab's shared token
+// (the one header whose value is a secret, which captures redact and re-signing restores).
 
 import { describe, expect, it } from "vitest";
-import { missingReason, resign, signatureHeaders, verifyWebhook } from "../../worker/webhooks/verify";
+import { missingReason, parseVerifySpec, resign, secretHeaders, signatureHeaders, verifyWebhook } from "../../worker/webhooks/verify";
 import { at, describeVectors, nodeHmac, signed, T, vectorRequest, vectorSpec, verifyOne } from "./webhooks-fixtures";
 
 const MAILGUN = { provider: "mailgun" as const, secret: "mg-key" };
@@ -82,10 +83,35 @@ describe("gitlab", () => {
     }
   });
 
-  it("a request without the header is not GitLab's, and cannot be re-signed", async () => {
+  it("a request without the header is not GitLab's", async () => {
     expect(await verifyOne(spec, signed("{}", { "X-Gitlab-Event": "Push Hook" }), 0)).toBeNull();
     expect(missingReason([spec])).toBe("missing header X-Gitlab-Token");
-    expect(await resign(spec, vectorRequest("gitlab-token"), 0)).toBeNull();
     expect(vectorSpec("gitlab-token")).toEqual(spec);
+  });
+
+  it("re-signing puts the configured token back, so a capture with the token redacted replays and passes", async () => {
+    const redacted = signed("{}", [
+      ["X-Gitlab-Event", "Push Hook"],
+      ["x-gitlab-token", "[redacted]"],
+      ["X-Trace", "1"],
+    ]);
+    const headers = await resign(spec, redacted, 0);
+    expect(headers).toEqual([
+      ["X-Gitlab-Event", "Push Hook"],
+      ["x-gitlab-token", "gitlab-secret-token"],
+      ["X-Trace", "1"],
+    ]);
+    expect(await verifyOne(spec, { ...redacted, headers: headers! }, 0)).toMatchObject({ ok: true });
+    expect(await resign(spec, vectorRequest("gitlab-token"), 0)).toEqual([["X-Gitlab-Token", "gitlab-secret-token"]]);
+  });
+
+  it("its token header is the one secret header; no other provider or recipe has one", () => {
+    const others = ["github:s", "stripe:whsec_x", "slack:s", "mailgun:k", "linear:k", "hmac-sha256:header=X-Token:s"].map((t) =>
+      parseVerifySpec(t),
+    );
+    expect(secretHeaders([spec])).toEqual(["X-Gitlab-Token"]);
+    expect(secretHeaders(others)).toEqual([]);
+    expect(secretHeaders([...others, spec, { provider: "gitlab", secret: "second-token" }])).toEqual(["X-Gitlab-Token"]);
+    expect(secretHeaders([])).toEqual([]);
   });
 });

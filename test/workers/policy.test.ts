@@ -279,6 +279,29 @@ describe("re-signed replay", () => {
   });
 });
 
+describe("GitLab's token", () => {
+  it("is redacted in the capture, and a re-signed replay puts the configured token back", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name, { policy: { verify: ["gitlab:glpat-secret-token"] } });
+    const res = publicFetch(name, "/gitlab", { method: "POST", body: "{}", headers: { "X-Gitlab-Token": "glpat-secret-token" } });
+    const head = await agent.next("request-head");
+    expect(head.headers).toContainEqual(["x-gitlab-token", "glpat-secret-token"]);
+    await agent.body(head.stream);
+    agent.respond(head.stream, { body: "ok" });
+    await res;
+    const capture = await lastCapture(name);
+    expect(capture.request.headers).toContainEqual(["x-gitlab-token", "[redacted]"]);
+    expect(JSON.stringify(capture)).not.toMatch(/glpat-secret-token/);
+    const replay = api(name, `/captures/${capture.id}/replay`, { method: "POST", body: '{"resign":true}' });
+    const again = await agent.next("request-head");
+    expect(again.headers).toContainEqual(["x-gitlab-token", "glpat-secret-token"]);
+    expect(again.note).toMatch(/gitlab .*valid/);
+    await agent.body(again.stream);
+    agent.respond(again.stream, { body: "ok" });
+    await replay;
+  });
+});
+
 describe("the policy API", () => {
   it("sets and shows a tunnel's policy without its secrets, and rejects an invalid one with 400", async () => {
     const name = uniqueName();

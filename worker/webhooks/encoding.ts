@@ -2,6 +2,8 @@
 // (TextEncoder, atob, btoa). Decoders return undefined on malformed input: a signature that does
 // not decode is a mismatch, never an exception.
 
+import { concatBytes } from "../batcher";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -61,14 +63,10 @@ export function encode(bytes: Uint8Array, encoding: "hex" | "base64"): string {
   return encoding === "hex" ? toHex(bytes) : toBase64(bytes);
 }
 
-/** One fresh buffer holding the parts in order; strings are taken as UTF-8. */
+/** The parts joined in order, strings taken as UTF-8, as Web Crypto input. */
 export function concat(...parts: (string | Uint8Array)[]): Uint8Array<ArrayBuffer> {
   const chunks = parts.map((p) => (typeof p === "string" ? utf8(p) : p));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  const size = chunks.reduce((n, c) => n + c.byteLength, 0);
+  // concatBytes hands a single part back as is; every body the relay or a test builds is ArrayBuffer-backed.
+  return concatBytes(chunks, size) as Uint8Array<ArrayBuffer>;
 }

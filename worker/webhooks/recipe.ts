@@ -34,7 +34,9 @@ export function parseRecipe(fixed: HmacAlgorithm | undefined, text: string): Hma
   const params = new Map<string, string>();
   for (const pair of text.split(",")) {
     const eq = pair.indexOf("=");
-    const name = eq < 0 ? pair : pair.slice(0, eq);
+    // A pair without "=" may be part of the secret (hmac:abc:def puts "abc" here), so it is never quoted.
+    if (eq < 0) return `recipe parameters are name=value pairs (known names: ${[...PARAMS].join(", ")})`;
+    const name = pair.slice(0, eq);
     if (!PARAMS.has(name)) return `unknown recipe parameter ${JSON.stringify(name)} (known: ${[...PARAMS].join(", ")})`;
     if (params.has(name)) return `recipe parameter ${name} given twice`;
     try {

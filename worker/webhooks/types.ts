@@ -64,6 +64,8 @@ export type Provider = {
   credential?: string;
   /** Headers that mark the provider's requests; the first is the one a "missing header" reason names. */
   headers(spec: VerifySpec): string[];
+  /** Headers whose value is the secret itself (GitLab's token), so captures must redact them; none by default. */
+  secretHeaders?: string[];
   /** Why a secret cannot be this provider's key (a clause for the spec error), or undefined when it can. */
   checkSecret?(secret: string): string | undefined;
   /** Whether a request is this provider's, for providers whose signature is not in a header (Mailgun). */

@@ -1,10 +1,12 @@
 // Providers whose credential does not cover the raw body: Mailgun signs only a timestamp and a token
 // carried inside the body, and GitLab sends its shared secret itself. A passing verdict proves the
-// sender knows the secret, not that the body is intact; neither can be re-signed by rewriting headers.
+// sender knows the secret, not that the body is intact. Mailgun cannot be re-signed (its fields are in
+// the body); GitLab's "re-signing" puts the configured token back, since captures redact it.
 
+import { sameText } from "../timing-safe";
 import { utf8 } from "./encoding";
-import { hmac, matchesAny, sameText } from "./hmac";
-import { bodyJson, field, formFields, header, missing } from "./request";
+import { hmac, matchesAny } from "./hmac";
+import { bodyJson, field, formFields, header, missing, withHeader } from "./request";
 import { fail, PASS, type Provider, type SignedRequest } from "./types";
 
 type MailgunFields = { timestamp: string; token: string; signature: string };
@@ -41,13 +43,18 @@ export const mailgun: Provider = {
 
 const GITLAB_HEADER = "X-Gitlab-Token";
 
-/** GitLab: `X-Gitlab-Token` must equal the configured secret token, compared in constant time. */
+/**
+ * GitLab: `X-Gitlab-Token` must equal the configured secret token, compared in constant time.
+ * Re-signing sets the header to that token, so a replay of a capture whose token was redacted still passes.
+ */
 export const gitlab: Provider = {
   headers: () => [GITLAB_HEADER],
+  secretHeaders: [GITLAB_HEADER],
   credential: "token",
   async verify(spec, req) {
     const token = header(req, GITLAB_HEADER);
     if (token === undefined) return missing(GITLAB_HEADER);
     return (await sameText(token, spec.secret)) ? PASS : fail("token mismatch");
   },
+  resign: async (spec, req) => withHeader(req.headers, GITLAB_HEADER, spec.secret),
 };

@@ -3,8 +3,9 @@
 // or URL with a bodySHA256 parameter for JSON bodies).
 
 import type { HeaderList } from "../protocol";
+import { sameText, sha256 } from "../timing-safe";
 import { concat, toBase64, toHex, utf8 } from "./encoding";
-import { hmac, matchesAny, sameText, sha256 } from "./hmac";
+import { hmac, matchesAny } from "./hmac";
 import { headerScheme, hmacProvider } from "./hmac-scheme";
 import { formFields, header, missing, withHeader } from "./request";
 import { fail, PASS, type Provider, type SignedRequest } from "./types";

@@ -19,6 +19,14 @@ export function signatureHeaders(provider: ProviderId | VerifySpec): string[] {
   return PROVIDERS[spec.provider].headers(spec);
 }
 
+/**
+ * The headers whose value is a secret for these specs (GitLab's X-Gitlab-Token), so captures can redact
+ * them; no other provider, and no recipe, sends its secret. Deduplicated, in spec order.
+ */
+export function secretHeaders(specs: VerifySpec[]): string[] {
+  return [...new Set(specs.flatMap((spec) => PROVIDERS[spec.provider].secretHeaders ?? []))];
+}
+
 /** The reason for enforce mode when verifyWebhook found no signature at all, e.g. "missing header Stripe-Signature". */
 export function missingReason(specs: VerifySpec[]): string {
   const wanted = specs.map((spec) => (spec.provider === "mailgun" ? MAILGUN_FIELDS : `header ${signatureHeaders(spec)[0] ?? "?"}`));
@@ -69,8 +77,9 @@ export async function verifyWebhook(specs: VerifySpec[], req: SignedRequest, now
 
 /**
  * The request's whole header list, in order, with signature (and timestamp) headers replaced by ones
- * signed at `now`; null when we cannot sign for the provider (Discord, SendGrid and Standard Webhooks
- * `whpk_` hold only a public key; Mailgun signs fields inside the body; GitLab's token is just copied).
+ * signed at `now` (GitLab: X-Gitlab-Token set to the configured token); null when we cannot sign for
+ * the provider: Discord, SendGrid and Standard Webhooks `whpk_` hold only a public key, Mailgun signs
+ * fields inside the body, and a Linear body carrying `webhookTimestamp` holds its own signed time.
  */
 export async function resign(spec: VerifySpec, req: SignedRequest, now: number): Promise<HeaderList | null> {
   const provider = PROVIDERS[spec.provider];
