@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isInitializeRequest, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
-import { describeCommand, type ExitStatus, type ServerCommand } from "./mcp-child";
+import { describeCommand, type ExitStatus, type ServerCommand, startCause } from "./mcp-child";
 import { type EndReason, McpSession, type SessionEnd } from "./mcp-session";
 
 /** Bridge tunables. */
@@ -35,6 +35,8 @@ export type BridgeEvent =
 
 export type BridgeOptions = {
   server: ServerCommand;
+  /** How answers to clients name the server: its serverInfo.name. The command line (args may hold secrets) stays local. */
+  serverName: string;
   maxSessions?: number;
   sessionIdleMs?: number;
   onEvent?: (event: BridgeEvent) => void;
@@ -86,6 +88,7 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
 
   const sessionOptions = {
     server: o.server,
+    serverName: o.serverName,
     idleMs: o.sessionIdleMs ?? BRIDGE_DEFAULTS.sessionIdleMs,
     onOutput,
     onStart: (s: McpSession) => {
@@ -130,7 +133,10 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
     try {
       session = await McpSession.open(sessionOptions);
     } catch (err) {
-      return rpcError(res, 502, `Cannot start the MCP server "${describeCommand(o.server)}": ${(err as Error).message}`, { id: body.id });
+      // The client is anyone with the URL: it gets the server's name and the cause class, the terminal the details.
+      const cause = startCause(err, undefined);
+      onOutput("bridge", `cannot start "${describeCommand(o.server)}" for a new session: ${cause} (${(err as Error).message})`);
+      return rpcError(res, 502, `Cannot start the MCP server "${o.serverName}": ${cause}`, { id: body.id });
     } finally {
       opening--;
     }
@@ -158,8 +164,9 @@ export async function startBridge(o: BridgeOptions): Promise<Bridge> {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
+      // Raw error text may name paths or the command line: it stays on the terminal.
       onOutput("bridge", `cannot handle "${req.method} ${req.url}": ${err.message}`);
-      rpcError(res, 500, `Internal error: ${err.message}`);
+      rpcError(res, 500, "Internal error: porthole mcp could not handle this request");
     });
   });
   await new Promise<void>((resolve, reject) => {

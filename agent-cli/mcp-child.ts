@@ -54,16 +54,25 @@ export class ChildTransport extends StdioClientTransport {
   }
 }
 
-/** Why a server could not be started, in words: a missing command, a crash, or silence. */
-function startFailure(server: ServerCommand, transport: ChildTransport, err: unknown, timeoutMs: number): Error {
+/**
+ * Why a server could not be started, as a cause class that is safe to show anyone: never the command line,
+ * its arguments (which may hold an API key), paths, or raw error text.
+ */
+export function startCause(err: unknown, exit: ExitStatus | undefined, timeoutMs?: number): string {
   const code = (err as NodeJS.ErrnoException).code;
-  let cause: string;
-  if (code === "ENOENT") cause = `command not found (${(err as Error).message})`;
-  else if (code === "EACCES") cause = `permission denied (${(err as Error).message})`;
-  else if (transport.exit) cause = `it ${describeExit(transport.exit)} before answering initialize`;
-  else if (/timed out/i.test((err as Error).message)) cause = `no answer to initialize within ${timeoutMs / 1000} s`;
-  else cause = (err as Error).message;
-  return new Error(`Cannot start the MCP server "${describeCommand(server)}": ${cause}.`);
+  if (code === "ENOENT") return "command not found";
+  if (code === "EACCES") return "permission denied";
+  if (exit) return `it ${describeExit(exit)} before answering initialize`;
+  if (timeoutMs !== undefined && /timed out/i.test((err as Error).message)) return `no answer to initialize within ${timeoutMs / 1000} s`;
+  return "it could not be started";
+}
+
+/** Why a server could not be started, for the terminal that started it: the cause class, the command line and the raw error. */
+function startFailure(server: ServerCommand, transport: ChildTransport, err: unknown, timeoutMs: number): Error {
+  const cause = startCause(err, transport.exit, timeoutMs);
+  // The exit status says it all; otherwise the raw error (a spawn errno, a protocol error) helps.
+  const detail = transport.exit ? "" : ` (${(err as Error).message})`;
+  return new Error(`Cannot start the MCP server "${describeCommand(server)}": ${cause}${detail}.`);
 }
 
 /** Spawns the server once and initializes it, so a wrong command fails now rather than on the first client. */

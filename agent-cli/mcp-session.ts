@@ -26,6 +26,8 @@ export type SessionEnd = { reason: EndReason; exit?: ExitStatus; failedRequests:
 /** How a session reports and how long it may sit idle. */
 export type SessionOptions = {
   server: ServerCommand;
+  /** How messages to clients name the server: its serverInfo.name, never its command line (args may hold secrets). */
+  serverName: string;
   idleMs: number;
   /** A line the server wrote to stderr, or a message it garbled on stdout. */
   onOutput: (pid: number, line: string) => void;
@@ -106,11 +108,16 @@ export class McpSession {
     this.o.onEnd(this, { reason, exit: this.child.exit, failedRequests });
   }
 
-  /** Answers every unanswered request with an error that says the server exited, and how. */
+  /**
+   * Answers every unanswered request with an error that says the server exited, and how. The client is anyone
+   * with the URL: it hears the server's name and the exit status; the command line goes to the terminal only.
+   */
   private failInFlight(): number {
-    const message = `MCP server "${describeCommand(this.o.server)}" (pid ${this.pid}) ${describeExit(this.child.exit)} before answering`;
+    const how = describeExit(this.child.exit);
+    const message = `The MCP server "${this.o.serverName}" ${how} before answering`;
     const ids = [...this.inFlight.keys()];
     for (const id of ids) this.send({ jsonrpc: "2.0", id, error: { code: ErrorCode.ConnectionClosed, message } });
+    if (ids.length > 0) this.o.onOutput(this.pid, `"${describeCommand(this.o.server)}" ${how} before answering ${ids.length} request(s)`);
     return ids.length;
   }
 

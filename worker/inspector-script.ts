@@ -5,6 +5,8 @@
 // inert attributes. It never uses innerHTML, outerHTML, insertAdjacentHTML or document.write, and the
 // only href it ever sets is a fixed API path built with encodeURIComponent (see `apiLink`).
 
+import { PROVIDERS } from "./webhooks/registry";
+
 /** Client code as served: without indentation and whole-line comments. No string or regex of it spans a line, so this is safe. */
 export function served(source: string): string {
   return source
@@ -14,9 +16,17 @@ export function served(source: string): string {
     .join("\n");
 }
 
+/**
+ * Providers whose deliveries the relay cannot sign again (it holds only their public key, or the signature travels
+ * in the body): no "Replay re-signed" for them. Fixed ids from the registry, so safe inside a <script>.
+ */
+const CANNOT_RESIGN = Object.entries(PROVIDERS)
+  .filter(([, provider]) => !provider.resign)
+  .map(([id]) => id);
+
 // Plain JavaScript, kept free of backticks, "${" and "</" so it can live in this template and a <script>.
 // Its functions are shared with the MCP view (inspector-mcp-script.ts), which is served after it in the same <script>.
-export const SCRIPT = served(String.raw`
+export const SCRIPT = `const CANNOT_RESIGN = new Set(${JSON.stringify(CANNOT_RESIGN)});\n${served(String.raw`
 "use strict";
 const API = "/_porthole/api/tunnels/" + encodeURIComponent(NAME);
 const LIMIT = 200;
@@ -385,6 +395,10 @@ function eventsView(cap) {
         h("th", { class: "num" }, fmtSize(e.size)),
         h("td", null, typeof e.text === "string" ? e.text : hexdump(fromBase64(e.base64), 4096)))))));
 }
+// Re-signing needs a secret the relay holds: not for a provider it only has a public key for.
+function canResign(v) {
+  return Boolean(v && typeof v === "object" && !CANNOT_RESIGN.has(String(v.provider)));
+}
 function verificationView(v) {
   if (!v || typeof v !== "object") return null;
   const fields = [["provider", String(v.provider)], ["ok", String(v.ok === true)], ["reason", String(v.reason)], ["mode", String(v.mode)]];
@@ -429,7 +443,7 @@ function renderDetail(cap) {
     outcomeView(cap),
     h("div", { class: "actions" },
       button("Replay", "replay", () => replay(cap, {}, extra)),
-      cap.verification ? button("Replay re-signed", "replay-resign", () => replay(cap, { resign: true }, extra)) : null,
+      canResign(cap.verification) ? button("Replay re-signed", "replay-resign", () => replay(cap, { resign: true }, extra)) : null,
       button("Edit and replay", "replay-edit", () => extra.replaceChildren(editor(cap, extra))),
       button("Copy as curl", "copy-curl", () => copyCurl(cap, extra)),
       apiLink("/captures/" + enc + "/har", "HAR", "har-one")),
@@ -584,4 +598,4 @@ byId("logout").addEventListener("click", async () => {
 for (const el of [fMethod, fStatus]) el.addEventListener("change", applyFilters);
 fSearch.addEventListener("input", applyFilters);
 loadList().then(connect);
-`);
+`)}`;

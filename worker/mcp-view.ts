@@ -4,6 +4,7 @@
 // Platform-neutral: the control API serves it and the inspector and the CLI show it.
 
 import type { DecodedCapture, JsonRpcId, SeenMessage } from "./mcp-decode";
+import { PendingRequests } from "./mcp-pairing";
 
 export { type DecodedCapture, decodeCapture, MCP_LIMITS } from "./mcp-decode";
 
@@ -77,37 +78,6 @@ function opening(seen: SeenMessage, kind: McpEntry["kind"], method: string | nul
   return entry;
 }
 
-/**
- * The request a response answers: same id, sent the other way, not yet answered, and not from another
- * session. Preferred: the same exchange, then the same session, then the latest sent before the response.
- */
-function findRequest(candidates: Request[] | undefined, response: SeenMessage): Request | undefined {
-  let best: Request | undefined;
-  let bestRank: number[] = [];
-  for (const r of candidates ?? []) {
-    if (r.entry.status !== "pending") continue;
-    if (r.seen.session && response.session && r.seen.session !== response.session) continue;
-    const before = r.seen.at <= response.at;
-    const rank = [
-      r.seen.captureId === response.captureId ? 1 : 0,
-      r.seen.session && r.seen.session === response.session ? 1 : 0,
-      before ? 1 : 0,
-      // The nearest in time: the latest before the response, or else the earliest after it.
-      before ? r.seen.at : -r.seen.at,
-    ];
-    if (best === undefined || isGreater(rank, bestRank)) {
-      best = r;
-      bestRank = rank;
-    }
-  }
-  return best;
-}
-
-function isGreater(a: number[], b: number[]): boolean {
-  for (const [i, x] of a.entries()) if (x !== b[i]) return x > (b[i] ?? 0);
-  return false;
-}
-
 function answer(request: Request, response: SeenMessage): void {
   const { entry } = request;
   const m = response.message;
@@ -129,16 +99,13 @@ function answer(request: Request, response: SeenMessage): void {
 /** Pairs the messages of decoded captures and cuts the view to the newest `limit` entries that match. */
 export function buildMcpView(captures: DecodedCapture[], options: McpViewOptions): McpView {
   const seen = captures.flatMap((c) => c.messages).sort(byTime);
-  const pending = new Map<string, Request[]>();
+  const pending = new PendingRequests<Request>((r) => r.entry.status === "pending");
   const opened = new Map<SeenMessage, McpEntry>();
   // Requests first, so a response pairs even when its timestamp ties with or precedes its request's.
   for (const s of seen) {
     if (s.message.type !== "request") continue;
     const entry = opening(s, "request", s.message.method, s.message.params);
-    const key = idKey(s.direction, s.message.id);
-    const list = pending.get(key);
-    if (list) list.push({ seen: s, entry });
-    else pending.set(key, [{ seen: s, entry }]);
+    pending.add(idKey(s.direction, s.message.id), { seen: s, entry });
     opened.set(s, entry);
   }
   const entries: McpEntry[] = [];
@@ -147,7 +114,8 @@ export function buildMcpView(captures: DecodedCapture[], options: McpViewOptions
     if (m.type === "notification") entries.push(opening(s, "notification", m.method, m.params));
     else if (m.type === "request") entries.push(opened.get(s) ?? opening(s, "request", m.method, m.params));
     else {
-      const match = m.id === null ? undefined : findRequest(pending.get(idKey(s.direction === "in" ? "out" : "in", m.id)), s);
+      // The request a response answers: same id, sent the other way, not yet answered, not from another session.
+      const match = m.id === null ? undefined : pending.match(idKey(s.direction === "in" ? "out" : "in", m.id), s);
       if (match) answer(match, s);
       else {
         const orphan = opening(s, m.type === "error" ? "error" : "response", null, undefined);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentProcess, type RelayProcess, spawnCli, startRelay, TOKEN } from "./harness";
 import { connect, FIXTURE, isAlive } from "./mcp-client";
+import { type FetchLike, tunnelFetch } from "./mcp-tunnel";
 
 let relay: RelayProcess;
 
@@ -13,9 +14,12 @@ beforeAll(async () => {
 
 afterAll(() => relay?.stop());
 
-async function startMcp(name: string, opts: { json?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<AgentProcess> {
+type McpOptions = { json?: boolean; env?: NodeJS.ProcessEnv; flags?: string[]; serverArgs?: string[] };
+
+async function startMcp(name: string, opts: McpOptions = {}): Promise<AgentProcess> {
   const json = opts.json === false ? [] : ["--json"];
-  const args = ["mcp", "--relay", relay.url, "--token", TOKEN, "--name", name, ...json, "--", process.execPath, FIXTURE];
+  const server = [process.execPath, FIXTURE, ...(opts.serverArgs ?? [])];
+  const args = ["mcp", "--relay", relay.url, "--token", TOKEN, "--name", name, ...json, ...(opts.flags ?? []), "--", ...server];
   return spawnCli(args, { env: opts.env });
 }
 
@@ -165,34 +169,130 @@ describe("usage and startup errors", () => {
   });
 });
 
-describe("human output", () => {
-  it("prints the MCP URL and the config snippets to paste into clients", async () => {
-    const cli = await startMcp("mcp-human", { json: false });
-    // Read stdout whole: the harness takes any line that parses as JSON (a snippet's last string) for an event.
-    let out = "";
-    cli.child.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString("utf8");
-    });
+describe("secrets on the server's command line", () => {
+  const SECRET = "SEKRET123";
+
+  it("never reach a public client: a server that exits mid-call is named by its serverInfo.name and exit status only", async () => {
+    const cli = await startMcp("mcp-secret", { serverArgs: ["--api-key", SECRET] });
+    const ready = await cli.waitFor((e) => e.event === "ready", 30_000);
+    // Every body the client receives for its POSTs, read from a copy once the exchange is over.
+    const bodies: Promise<string>[] = [];
+    const { fetch } = tunnelFetch();
+    const recording: FetchLike = async (url, init) => {
+      const res = await fetch(url, init);
+      if (init?.method === "POST") bodies.push(res.clone().text());
+      return res;
+    };
+    const { client, call } = await connect(String(ready.mcpUrl), recording);
     try {
-      // Both snippets have been printed once two lines close a top-level JSON object.
-      await expect.poll(() => out.match(/^ {4}\}$/gm)?.length, { timeout: 30_000 }).toBe(2);
+      const failure = await call("exit", { code: 3 }).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      expect(failure).toMatch(/The MCP server "stdio-fixture" exited with code 3 before answering/);
+      expect(failure).not.toContain(SECRET);
+      const texts = await Promise.all(bodies);
+      expect(texts.some((t) => t.includes("exited with code 3"))).toBe(true);
+      for (const text of texts) expect(text).not.toContain(SECRET);
+      // The terminal that started porthole keeps the details.
+      await expect
+        .poll(() => cli.output.some((l) => l.includes(`--api-key ${SECRET}" exited with code 3 before answering 1 request(s)`)))
+        .toBe(true);
+    } finally {
+      await client.close();
+      await cli.kill();
+    }
+  });
+});
+
+/** Starts `porthole mcp` for people; resolves once both config snippets are out, with stdout so far and the snippets. */
+async function humanSetup(name: string, flags: string[] = []) {
+  const cli = await startMcp(name, { json: false, flags });
+  // Read stdout whole: the harness takes any line that parses as JSON (a snippet's last string) for an event.
+  let out = "";
+  cli.child.stdout?.on("data", (chunk: Buffer) => {
+    out += chunk.toString("utf8");
+  });
+  // Both snippets have been printed once two lines close a top-level JSON object.
+  await expect.poll(() => out.match(/^ {4}\}$/gm)?.length, { timeout: 30_000 }).toBe(2);
+  const snippets = [...out.matchAll(/^ {4}\{$[\s\S]*?^ {4}\}$/gm)].map((m) => JSON.parse(m[0]));
+  return { cli, out, snippets, pathUrl: `${relay.url}/t/${name}/mcp` };
+}
+
+const OPEN_WARNING = /^porthole {2}warning: no access rule, so anyone with the URL can start the server's processes/;
+
+describe("human output", () => {
+  it("prints the MCP URL and the config snippets to paste into clients, and warns that the URL is all it takes", async () => {
+    const { cli, out, snippets, pathUrl } = await humanSetup("mcp-human");
+    try {
       const port = new URL(relay.url).port;
       const publicUrl = `http://mcp-human.localhost:${port}/mcp`;
-      const pathUrl = `${relay.url}/t/mcp-human/mcp`;
       expect(out).toContain(`MCP URL     ${publicUrl}`);
       expect(out).toContain('MCP server "stdio-fixture" 1.2.3');
       // Node clients (mcp-remote among them) cannot resolve *.localhost, so the snippets use the path URL.
-      expect(out).toContain(`claude mcp add --transport http mcp-human ${pathUrl}`);
-      const snippets = [...out.matchAll(/^ {4}\{$[\s\S]*?^ {4}\}$/gm)].map((m) => JSON.parse(m[0]));
+      expect(out).toContain(`claude mcp add --transport http mcp-human ${pathUrl}\n`);
       expect(snippets).toEqual([
         { mcpServers: { "mcp-human": { command: "npx", args: ["-y", "mcp-remote", pathUrl] } } },
         { mcpServers: { "mcp-human": { type: "http", url: pathUrl } } },
       ]);
+      await expect.poll(() => cli.output.filter((l) => OPEN_WARNING.test(l)).length).toBe(1);
       // The URL in the snippets works.
       const { client, call } = await connect(pathUrl);
       expect(await call("echo", { text: "pasted" })).toBe("pasted");
       await client.close();
       await expect.poll(() => cli.output.some((l) => /^mcp session [0-9a-f]{8} \(server pid \d+\) opened$/.test(l))).toBe(true);
+    } finally {
+      await cli.kill();
+    }
+  });
+
+  it("with --bearer, puts an Authorization placeholder (never the token) in every snippet, and says claude.ai cannot send it", async () => {
+    const token = "mcp-human-bearer-Zq8";
+    const { cli, out, snippets, pathUrl } = await humanSetup("mcp-bearer", ["--bearer", token]);
+    try {
+      const placeholder = "Bearer <your --bearer token>";
+      expect(out).toContain(`claude mcp add --transport http mcp-bearer ${pathUrl} --header "Authorization: ${placeholder}"`);
+      expect(out).toMatch(/claude\.ai {3}connectors cannot send an Authorization header/);
+      expect(snippets).toEqual([
+        {
+          mcpServers: {
+            "mcp-bearer": {
+              command: "npx",
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp-remote expands it from env, as printed.
+              args: ["-y", "mcp-remote", pathUrl, "--header", "Authorization:${AUTH_HEADER}"],
+              env: { AUTH_HEADER: placeholder },
+            },
+          },
+        },
+        { mcpServers: { "mcp-bearer": { type: "http", url: pathUrl, headers: { Authorization: placeholder } } } },
+      ]);
+      expect(out).not.toContain(token);
+      // The snippet's header, with the token in place of the placeholder, is what the tunnel lets through.
+      const { fetch } = tunnelFetch();
+      await expect(connect(pathUrl, fetch)).rejects.toThrow(/missing Authorization header/);
+      const authorized: FetchLike = (url, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set("Authorization", `Bearer ${token}`);
+        return fetch(url, { ...init, headers });
+      };
+      const { client, call } = await connect(pathUrl, authorized);
+      expect(await call("echo", { text: "with the header" })).toBe("with the header");
+      await client.close();
+      // Checked last, after round trips, so that a warning on stderr would have arrived by now.
+      expect(cli.output.some((l) => OPEN_WARNING.test(l))).toBe(false);
+    } finally {
+      await cli.kill();
+    }
+  });
+
+  it("with --basic-auth, the placeholder names the Basic scheme and the user:password still stays out", async () => {
+    const { cli, out, snippets, pathUrl } = await humanSetup("mcp-basic", ["--basic-auth", "ann:pw-Vb27"]);
+    try {
+      expect(out).toContain('--header "Authorization: Basic <base64 of your --basic-auth user:password>"');
+      expect(snippets[1].mcpServers["mcp-basic"].headers).toEqual({ Authorization: "Basic <base64 of your --basic-auth user:password>" });
+      expect(out).not.toContain("pw-Vb27");
+      await expect(connect(pathUrl)).rejects.toThrow(/missing Authorization header/);
+      expect(cli.output.some((l) => OPEN_WARNING.test(l))).toBe(false);
     } finally {
       await cli.kill();
     }

@@ -131,3 +131,12 @@ describe("loginPage", () => {
     expect(loginPage({ next: "/", error: "Wrong token." })).toContain('data-testid="login-error" role="alert">Wrong token.</p>');
   });
 });
+
+describe("Replay re-signed", () => {
+  it("is offered only for providers the relay can sign for: the served script names the others", () => {
+    const set = /const CANNOT_RESIGN = new Set\((\[[^\]]*\])\);/.exec(inspectorPage("my-app"))?.[1];
+    const ids = JSON.parse(set ?? "null") as string[];
+    expect(ids).toEqual(expect.arrayContaining(["discord", "sendgrid", "mailgun"]));
+    for (const signable of ["github", "stripe", "slack", "gitlab", "hmac"]) expect(ids).not.toContain(signable);
+  });
+});

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { CaptureEvent, CaptureRecord, CaptureSummary } from "../../worker/capture-model";
-import { buildMcpView, decodeCapture, MCP_LIMITS, methodMatches } from "../../worker/mcp-view";
+import { buildMcpView, decodeCapture, MCP_LIMITS, type McpEntry, methodMatches } from "../../worker/mcp-view";
 import type { HeaderList } from "../../worker/protocol";
 import { Recorder, RecordingBudget } from "../../worker/recorder";
 import { parseSse } from "../../worker/sse-parser";
@@ -417,6 +417,58 @@ describe("pairing", () => {
       ["error", "error", undefined, -32001, undefined],
     ]);
     expect(entries[0]?.error).toEqual({ code: -32602, message: "Tool missing not found", data: { x: 1 } });
+  });
+
+  // Public clients may all use id 1: pairing must not compare every response with every request of that id.
+  describe("5,000 requests sharing id 1", () => {
+    const BATCH = MCP_LIMITS.messagesPerCapture / 2;
+    const call = (n: number) => ({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "t", arguments: { n } } });
+    const result = (n: number) => ({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: String(n) }] } });
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    const answered = (e: McpEntry) => Number((e.result as { content: { text: string }[] }).content[0]?.text);
+
+    it("pairs each batch's answers in order, within its own exchange", () => {
+      const captures = range(0, 5000 / BATCH).map((b) =>
+        capture({
+          id: `b${b}`,
+          at: T0 + b,
+          request: JSON.stringify(range(b * BATCH, BATCH).map(call)),
+          response: JSON.stringify(range(b * BATCH, BATCH).map(result)),
+        }),
+      );
+      const { entries } = view(captures, undefined, 10_000);
+      expect(entries).toHaveLength(5000);
+      expect(entries.every((e) => e.kind === "request" && e.status === "ok" && e.responseCaptureId === undefined)).toBe(true);
+      expect(entries.map(answered)).toEqual(entries.map((e) => (e.arguments as { n: number }).n));
+    });
+
+    it("pairs answers that arrive on the session's GET streams, each request once", () => {
+      const session: HeaderList = [...JSON_TYPE, ["mcp-session-id", "s1"]];
+      const perStream = MCP_LIMITS.messagesPerCapture;
+      const posts = range(0, 5000 / perStream).map((p) =>
+        capture({
+          id: `p${p}`,
+          at: T0 + p,
+          requestHeaders: session,
+          request: JSON.stringify(range(p * perStream, perStream).map(call)),
+          responseHeaders: null,
+        }),
+      );
+      const streams = range(0, 5000 / perStream).map((g) =>
+        capture({
+          id: `g${g}`,
+          at: T0 + 100 + g,
+          method: "GET",
+          requestHeaders: session,
+          responseHeaders: SSE_TYPE,
+          response: sse(...range(g * perStream, perStream).map((n) => JSON.stringify(result(n)))),
+        }),
+      );
+      const { entries } = view([...posts, ...streams], undefined, 10_000);
+      expect(entries).toHaveLength(5000);
+      expect(entries.every((e) => e.kind === "request" && e.status === "ok" && e.responseCaptureId?.startsWith("g"))).toBe(true);
+      expect(new Set(entries.map(answered)).size).toBe(5000);
+    });
   });
 });
 
