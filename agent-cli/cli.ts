@@ -4,12 +4,16 @@
 import { parseArgs } from "node:util";
 import { AgentFatalError } from "./agent";
 import { runCaptures, runReplay } from "./captures";
+import { runDeploy } from "./deploy-command";
+import { runDoctor } from "./doctor";
 import { OPTIONS, UsageError } from "./flags";
 import { COMMAND_HELP, overview, VERSION } from "./help";
 import { runHttp } from "./http-command";
 import { runMcp } from "./mcp-command";
 import { printer } from "./output";
 import { runRelay } from "./relay-command";
+import { runStart } from "./start-command";
+import { runStatus } from "./status";
 
 /** Runs the CLI with the given arguments (without node and the script path). */
 export async function main(argv: string[]): Promise<number> {
@@ -37,8 +41,12 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError('"--" separates the command of "porthole mcp"; other commands take no command line.');
     if (command === "http") await runHttp(rest[0], flags, p);
     else if (command === "relay") await runRelay(flags, p);
+    else if (command === "deploy") await runDeploy(rest, flags, p);
+    else if (command === "start") await runStart(rest, flags, p);
     else if (command === "captures") await runCaptures(rest, flags, { printer: p, usage: (m) => new UsageError(m) });
     else if (command === "replay") await runReplay(rest, flags, { printer: p, usage: (m) => new UsageError(m) });
+    else if (command === "status") return await runStatus(rest, flags, p);
+    else if (command === "doctor") return await runDoctor(rest, flags, p);
     else if (command === "mcp")
       await runMcp(rest, commandLine, flags, { printer: p, usage: (m) => new UsageError(m), expose: (t, x) => runHttp(t, flags, p, x) });
     else if (/^\d+$/.test(command ?? "") && rest.length === 0) await runHttp(command, flags, p);

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { TUNNEL_NAME } from "../worker/protocol";
 import { type AgentEvent, startAgent } from "./agent";
 import { resolveConnection } from "./config";
+import { TerminalConsole, wantsConsole } from "./console";
 import { type Flags, heartbeatMs, hostHeaderMode, nonNegative, policyFlags, sseKeepaliveMs, UsageError } from "./flags";
 import type { TunnelExtras } from "./mcp-command";
 import { randomName } from "./names";
@@ -13,7 +14,7 @@ import { type LocalRelay, startLocalRelay } from "./relay";
 import { parseTarget, type Target } from "./target";
 
 /** 8787 when it is free, else any free port, said out loud. */
-async function embeddedPort(p: Printer): Promise<number> {
+export async function embeddedPort(p: Printer): Promise<number> {
   const free = await new Promise<boolean>((resolve) => {
     const server = createServer();
     server.once("error", () => resolve(false));
@@ -58,14 +59,14 @@ export async function runHttp(targetArg: string | undefined, flags: Flags, p: Pr
   }
   if (!token) throw new UsageError(`No token for relay ${relay}: pass --token or set PORTHOLE_TOKEN.`);
   const relayLabel = local ? `${relay} (embedded local relay)` : relay;
-  const print = (e: AgentEvent) =>
-    printAgentEvent(p, e, {
-      target: target.origin,
-      relay: relayLabel,
-      inspector: `${relay}/_porthole/inspect/${name}`,
-      // The embedded relay's token exists only in this process: show it, or nobody could log in.
-      token: local ? token : undefined,
-    });
+  const inspector = `${relay}/_porthole/inspect/${name}`;
+  // The embedded relay's token exists only in this process: show it, or nobody could log in.
+  const shownToken = local ? token : undefined;
+  // A terminal gets the live console; `porthole mcp` keeps lines, because its client setup must stay on screen to be copied.
+  const screen = !extras && wantsConsole(p) ? new TerminalConsole({ relay: relayLabel, token: shownToken }) : undefined;
+  const print =
+    screen?.tunnel({ name, target: target.origin, inspector }) ??
+    ((e: AgentEvent) => printAgentEvent(p, e, { target: target.origin, relay: relayLabel, inspector, token: shownToken }));
   const agent = startAgent({
     relay,
     token,
@@ -79,7 +80,10 @@ export async function runHttp(targetArg: string | undefined, flags: Flags, p: Pr
     policy: policyFlags(flags),
     onEvent: (e) => (extras ? extras.print(e, print) : print(e)),
   });
+  // Started once the flags have parsed, so a usage error is printed on the normal screen.
+  screen?.start();
   onSignal(async () => {
+    screen?.stop();
     await agent.close();
     await extras?.stop();
     await local?.stop();
@@ -87,6 +91,7 @@ export async function runHttp(targetArg: string | undefined, flags: Flags, p: Pr
   try {
     await agent.done;
   } finally {
+    screen?.stop();
     await local?.stop();
   }
 }

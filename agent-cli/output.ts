@@ -1,6 +1,8 @@
-// Everything the CLI prints: human lines on a terminal, or one JSON object per line with --json.
+// Everything the CLI prints as lines: human lines, or one JSON object per line with --json. On a terminal,
+// `porthole http` draws the live console (console.ts) instead.
 
 import type { AgentEvent } from "./agent";
+import { printable } from "./mcp-lines";
 
 /** Where and how the CLI prints. */
 export type Printer = {
@@ -27,8 +29,14 @@ export function size(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function clock(): string {
-  return new Date().toTimeString().slice(0, 8);
+/** HH:MM:SS in local time. */
+export function clock(at = Date.now()): string {
+  return new Date(at).toTimeString().slice(0, 8);
+}
+
+/** What a fatal agent event says on stderr. */
+export function fatalLine(e: Extract<AgentEvent, { event: "fatal" }>): string {
+  return `porthole: ${printable(e.message)} (${printable(e.code)})`;
 }
 
 /** Prints one agent event, as JSON or as a line for people. */
@@ -48,22 +56,23 @@ export function printAgentEvent(
       if (e.policy) p.info(`  policy      ${e.policy}`);
       return;
     case "exchange": {
-      const status = e.error && e.status === 0 ? `✗ ${e.error}` : String(e.status);
-      const note = e.note ? `  [${e.note}]` : "";
-      p.info(`${clock()}  ${e.method} ${e.path} → ${status}  ${e.durationMs} ms  ↑${size(e.bytesIn)} ↓${size(e.bytesOut)}${note}`);
+      const status = e.error && e.status === 0 ? `✗ ${printable(e.error)}` : String(e.status);
+      const note = e.note ? `  [${printable(e.note)}]` : "";
+      const request = `${printable(e.method)} ${printable(e.path)}`;
+      p.info(`${clock()}  ${request} → ${status}  ${e.durationMs} ms  ↑${size(e.bytesIn)} ↓${size(e.bytesOut)}${note}`);
       return;
     }
     case "refused":
-      p.info(`${clock()}  ${e.method} ${e.path} → ${e.status} refused by the relay: ${e.reason}`);
+      p.info(`${clock()}  ${printable(e.method)} ${printable(e.path)} → ${e.status} refused by the relay: ${printable(e.reason)}`);
       return;
     case "disconnected":
-      p.error(`${clock()}  relay connection lost: ${e.reason}`);
+      p.error(`${clock()}  relay connection lost: ${printable(e.reason)}`);
       return;
     case "reconnecting":
-      p.error(`${clock()}  reconnecting (attempt ${e.attempt}) in ${(e.delayMs / 1000).toFixed(1)} s: ${e.cause}`);
+      p.error(`${clock()}  reconnecting (attempt ${e.attempt}) in ${(e.delayMs / 1000).toFixed(1)} s: ${printable(e.cause)}`);
       return;
     case "fatal":
-      p.error(`porthole: ${e.message} (${e.code})`);
+      p.error(fatalLine(e));
       return;
   }
 }

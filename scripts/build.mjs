@@ -1,9 +1,15 @@
-// Bundles the agent CLI into dist/porthole.mjs for Node >= 20. Runs on `npm install` (prepare) and before tests.
+// Bundles the agent CLI into dist/ for Node >= 20: porthole.mjs (the command) and relay-child.mjs (the local relay,
+// run under a newer Node when this one is too old for wrangler). Runs on `npm install` (prepare), `npm pack` and
+// before tests. It also turns wrangler.toml into dist/relay-config.json, read with wrangler's own parser, so the
+// installed CLI can generate configs for the local relay and `porthole deploy` without a TOML parser.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
+import { experimental_readRawConfig } from "wrangler";
 
 await build({
-  entryPoints: ["agent-cli/cli.ts"],
-  outfile: "dist/porthole.mjs",
+  entryPoints: { porthole: "agent-cli/cli.ts", "relay-child": "agent-cli/relay-child.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
   format: "esm",
@@ -12,3 +18,7 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
+
+const { rawConfig } = experimental_readRawConfig({ config: "wrangler.toml" });
+mkdirSync("dist", { recursive: true });
+writeFileSync("dist/relay-config.json", `${JSON.stringify(rawConfig, null, 2)}\n`);

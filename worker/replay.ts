@@ -74,6 +74,9 @@ export async function resigned(policy: Policy, request: Request, provider: strin
   const body = new Uint8Array(await request.clone().arrayBuffer());
   const signed = await resign(spec, { method: request.method, url: request.url, headers, body }, now);
   if (!signed)
-    throw new RelayError("bad-request", `${what}: ${spec.provider} cannot be re-signed (the relay holds no signing secret for it, or the signed body carries its own timestamp).`);
+    throw new RelayError(
+      "bad-request",
+      `${what}: ${spec.provider} cannot be re-signed (the relay holds no signing secret for it, or the signed body carries its own timestamp).`,
+    );
   return new Request(request.url, { method: request.method, headers: signed, body: request.body === null ? null : body });
 }

@@ -52,8 +52,13 @@ export function tunnelFromPath(url: URL): { name: string; path: string; prefix: 
   return { name, path: `${rest}${url.search}`, prefix: `/t/${name}` };
 }
 
-/** The public URLs of a tunnel, built from the relay URL the agent connected to. */
+/**
+ * The public URLs of a tunnel, built from the relay URL the agent connected to. A deployed (https) relay
+ * that kept the default domain `localhost` has no host mode: its public URL is the path URL.
+ */
 export function tunnelUrls(relay: URL, name: string, domain: string): { url: string; pathUrl: string } {
   const port = relay.port ? `:${relay.port}` : "";
-  return { url: `${relay.protocol}//${name}.${domain}${port}`, pathUrl: `${relay.origin}/t/${name}` };
+  const pathUrl = `${relay.origin}/t/${name}`;
+  const hostMode = domain !== "localhost" || relay.protocol !== "https:";
+  return { url: hostMode ? `${relay.protocol}//${name}.${domain}${port}` : pathUrl, pathUrl };
 }

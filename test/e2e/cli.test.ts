@@ -22,19 +22,22 @@ it("prints usage with --help and exits 0", async () => {
   expect(out).toContain('Run "porthole <command> --help"');
 });
 
-it.each([["http"], ["mcp"], ["relay"], ["captures"], ["replay"]])("prints the options and examples of %s with --help", async (command) => {
-  for (const args of [
-    [command, "--help"],
-    ["help", command],
-  ]) {
-    const cli = spawnCli(args);
-    expect(await cli.exited).toBe(0);
-    const out = cli.output.join("\n");
-    expect(out).toContain(`Usage: porthole ${command}`);
-    expect(out).toMatch(/Options:[\s\S]*--\w/);
-    expect(out).toMatch(new RegExp(`Examples:\\n  porthole ${command === "http" ? "" : command}`));
-  }
-});
+it.each([["http"], ["mcp"], ["start"], ["deploy"], ["status"], ["doctor"], ["relay"], ["captures"], ["replay"]])(
+  "prints the options and examples of %s with --help",
+  async (command) => {
+    for (const args of [
+      [command, "--help"],
+      ["help", command],
+    ]) {
+      const cli = spawnCli(args);
+      expect(await cli.exited).toBe(0);
+      const out = cli.output.join("\n");
+      expect(out).toContain(`Usage: porthole ${command}`);
+      expect(out).toMatch(/Options:[\s\S]*--\w/);
+      expect(out).toMatch(new RegExp(`Examples:\\n  porthole ${command === "http" ? "" : command}`));
+    }
+  },
+);
 
 it.each([
   [["http", "not a target"], /Cannot use "not a target" as a target/],

@@ -228,16 +228,6 @@ describe("config precedence: flags > env > file", () => {
     mkdirSync(sub);
     expect(() => readConfigFile(sub)).toThrow(`Cannot read config file ${sub}`);
   });
-
-  it("ignores fields of the wrong type and unknown fields", () => {
-    const odd = join(dir, "odd.json");
-    writeFileSync(odd, JSON.stringify({ relay: 42, token: ["x"], extra: true }));
-    expect(readConfigFile(odd)).toEqual({ relay: undefined, token: undefined });
-    expect(resolveConnection({}, { PORTHOLE_CONFIG: odd, PORTHOLE_RELAY: "https://env.example" })).toEqual({
-      relay: "https://env.example",
-      token: undefined,
-    });
-  });
 });
 
 describe("configPath", () => {

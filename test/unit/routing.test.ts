@@ -126,6 +126,12 @@ describe("tunnelUrls", () => {
     expect(tunnelUrls(new URL("http://relay.example:80/"), "a", "example.com").url).toBe("http://a.example.com");
   });
 
+  it("gives a deployed relay without a domain of its own the path URL as its public URL", () => {
+    const urls = tunnelUrls(new URL("https://porthole-relay.me.workers.dev"), "app", "localhost");
+    expect(urls).toEqual({ url: "https://porthole-relay.me.workers.dev/t/app", pathUrl: "https://porthole-relay.me.workers.dev/t/app" });
+    expect(tunnelUrls(new URL("http://relay.test"), "app", "localhost").url).toBe("http://app.localhost");
+  });
+
   it("produces URLs that route back to the same name", () => {
     const { url, pathUrl } = tunnelUrls(new URL("http://localhost:8787"), "round-trip", "localhost");
     expect(tunnelFromHost(new URL(url).hostname, "localhost")).toBe("round-trip");
