@@ -216,5 +216,8 @@ Run "porthole <command> --help" for its options and examples.
 Config: $PORTHOLE_CONFIG or ~/.config/porthole/config.json {relay, token, tunnels},
 and the nearest ./porthole.config.json {relay, tunnels}.
 Flags win over the environment, and the environment over the config file.
+
+Exit codes: 0 done (also when stopped with Ctrl-C), 1 failed (the message says why; for
+doctor, a check failed), 2 a usage mistake, 130 a second Ctrl-C while stopping.
 `;
 }
