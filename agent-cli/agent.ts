@@ -75,7 +75,12 @@ export type AgentEvent =
     }
   /** A request the relay answered itself: an access rule or a failed signature. */
   | { event: "refused"; method: string; path: string; status: number; reason: string }
-  | { event: "fatal"; code: string; message: string };
+  | { event: "fatal"; code: string; message: string }
+  /** Streams open right now, printed on SIGUSR2 so a soak can check none leaked. */
+  | { event: "stats"; name: string; streams: number; http: number; websocket: number };
+
+/** The signal that makes every running agent report a "stats" event. */
+export const STATS_SIGNAL = "SIGUSR2";
 
 /** The agent stopped for good; the message was already reported as a "fatal" event. */
 export class AgentFatalError extends Error {
@@ -109,6 +114,7 @@ export class Agent {
   private lastError?: { code: string; message: string };
   /** Set once a relay has answered a hello that carried the policy. */
   private policyApplied = false;
+  private readonly reportStats = () => this.emit({ event: "stats", name: this.o.name, ...this.streamCounts() });
 
   constructor(private readonly o: AgentOptions) {
     this.ready = new Promise((resolve, reject) => {
@@ -121,11 +127,20 @@ export class Agent {
     this.done.catch(() => {});
   }
 
+  /** Local streams open now (HTTP exchanges and WebSockets); 0 when the tunnel is idle. */
+  streamCounts(): { streams: number; http: number; websocket: number } {
+    let websocket = 0;
+    for (const s of this.streams.values()) if (s instanceof LocalWs) websocket += 1;
+    return { streams: this.streams.size, http: this.streams.size - websocket, websocket };
+  }
+
   /** Opens the relay connection. */
   start(): this {
     const url = new URL("/_porthole/connect", this.o.relay);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("name", this.o.name);
+    // Once per agent, not per reconnect; removed when the agent stops so no listener outlives it.
+    if (!process.listeners(STATS_SIGNAL).includes(this.reportStats)) process.on(STATS_SIGNAL, this.reportStats);
     const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${this.o.token}` },
       maxPayload: LIMITS.maxMessageBytes,
@@ -188,6 +203,7 @@ export class Agent {
   /** Stops the agent: closes the relay socket and every local stream. */
   async close(): Promise<void> {
     this.stopped = true;
+    process.off(STATS_SIGNAL, this.reportStats);
     clearTimeout(this.retryTimer);
     this.stopStreams("agent shutting down");
     const ws = this.ws;
@@ -342,6 +358,7 @@ export class Agent {
   private fatal(code: string, message: string): void {
     if (this.stopped) return;
     this.stopped = true;
+    process.off(STATS_SIGNAL, this.reportStats);
     this.emit({ event: "fatal", code, message });
     this.ws?.terminate();
     const err = new AgentFatalError(code, message);

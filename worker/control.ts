@@ -16,6 +16,8 @@ export type ControlDeps = {
   tunnel: string;
   store: () => CaptureStore;
   status: () => { online: boolean; connectedAt: number | null };
+  /** Streams in flight: HTTP exchanges not yet finished and open public WebSockets. A soak checks both return to 0. */
+  streams: () => { http: number; websocket: number };
   replay: (id: string, edits: ReplayEdits) => Promise<{ id: string; status: number }>;
   acceptFeed: () => Response;
   cleared: () => void;
@@ -114,7 +116,7 @@ function parseEdits(value: unknown): ReplayEdits {
 /** The Hono app for `/_porthole/api/tunnels/:name/…`, mounted inside the tunnel's Durable Object. */
 export function controlApp(deps: ControlDeps): Hono {
   const app = new Hono();
-  app.get("/summary", (c) => c.json({ name: deps.tunnel, ...deps.status(), captures: deps.store().count() }));
+  app.get("/summary", (c) => c.json({ name: deps.tunnel, ...deps.status(), captures: deps.store().count(), streams: deps.streams() }));
   app.get("/captures", (c) => {
     const limit = Math.min(MAX_LIST, Math.max(1, Number(c.req.query("limit") ?? "50") || 50));
     const store = deps.store();

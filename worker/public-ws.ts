@@ -118,6 +118,11 @@ export class PublicSockets {
     }
   }
 
+  /** Public sockets still open, counted from the runtime's list so hibernated ones count too. */
+  openCount(): number {
+    return this.ctx.getWebSockets("public").filter((ws) => ws.readyState === WebSocket.OPEN).length;
+  }
+
   /** True when a public socket uses this stream id (ids outlive hibernation in tags). */
   has(stream: number): boolean {
     return this.links.has(stream) || this.socket(stream) !== undefined;

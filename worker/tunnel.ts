@@ -198,6 +198,7 @@ export class Tunnel extends DurableObject<Env> {
       tunnel: route.name,
       store: () => this.records.store(),
       status: () => ({ online: this.link.agent() !== undefined, connectedAt: this.records.connectedAt() }),
+      streams: () => ({ http: this.exchanges.size, websocket: this.sockets.openCount() }),
       replay: (id, edits) => this.replay(route.name, id, edits),
       acceptFeed: () => acceptFeed(this.ctx, route.name, route.expiresAt),
       cleared: () => broadcast(this.ctx, { type: "clear" }),
