@@ -113,17 +113,24 @@ export function memoryTable(m) {
     mib(m.peakBeforeDownload?.[key]),
     mib(m.peakDuringDownload?.[key]),
     mib(m.peakDuringUpload?.[key]),
+    mib(m.peakDuringSlowRead?.[key]),
     mib(m.atEnd?.[key]),
     mib(m.hwmAtEnd?.[key]),
   ]);
-  return table(["RSS, MiB", "after start", "before dl", "peak before dl", "PEAK during dl", "peak during ul", "at end", "sum VmHWM"], rows);
+  return table(
+    ["RSS, MiB", "after start", "before dl", "peak before dl", "PEAK during dl", "peak during ul", "peak slow read", "at end", "sum VmHWM"],
+    rows,
+  );
 }
 
 /** Where the CPU went in each phase, in percent of one core; "other" is everything else on the machine. */
 export function cpuTable(phases) {
-  const cols = ["client", "origin", "relayRuntime", "relayHost", "agent", "otherProcesses"];
+  const cols = ["client", "origin", "relayProxy", "relayWorker", "relayHost", "agent", "otherProcesses"];
   const rows = phases.map((p) => [`${p.phase} (${p.side})`, ...cols.map((c) => fmt(p[c], 0))]);
-  return table(["CPU, % of one core", "bench client", "origin", "relay workerd", "relay node", "agent", "rest of machine"], rows);
+  return table(
+    ["CPU, % of one core", "bench client", "origin", "workerd proxy", "workerd relay+DO", "relay node", "agent", "rest of machine"],
+    rows,
+  );
 }
 
 const LINE_WIDTH = 140;

@@ -4,14 +4,14 @@
 
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { Pool } from "undici";
 import { expectedDigest, makeBlock } from "./content.mjs";
-import { download, sequentialLatency, smallLoad, sseDelay, upload } from "./measure.mjs";
+import { sequentialLatency, smallLoad, sseDelay, upload } from "./measure.mjs";
 import {
   cpuSnapshot,
   cpuUsage,
@@ -24,11 +24,18 @@ import {
   stopAll,
   waitForEvent,
 } from "./procs.mjs";
+import { profileLines, summariseProfiles } from "./profile.mjs";
 import { comparisonTable, cpuTable, formatJson, memoryTable } from "./report.mjs";
+import { downloadWithProbes, slowRead, sseFleet } from "./scenarios.mjs";
+import { evaluateTargets, targetsTable } from "./targets.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const envNumber = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+
+const args = new Set(process.argv.slice(2));
+/** --json writes bench/results.json; --profile runs only the small-GET load with the agent under --cpu-prof. */
+const flags = { json: args.has("--json"), profile: args.has("--profile") };
 
 const config = {
   concurrency: envNumber("BENCH_CONCURRENCY", 32),
@@ -38,14 +45,21 @@ const config = {
   latencyWarmup: 50,
   sseEvents: envNumber("BENCH_SSE_EVENTS", 100),
   sseIntervalMs: 10,
-  downloadMiB: envNumber("BENCH_DOWNLOAD_MIB", 500),
+  downloadMiB: envNumber("BENCH_DOWNLOAD_MIB", 1024),
+  probeEveryMs: 10,
+  slowReadSeconds: envNumber("BENCH_SLOW_READ_SECONDS", 20),
+  slowReadBytesPerSec: 1e6,
+  fleetStreams: envNumber("BENCH_FLEET_STREAMS", 2000),
+  fleetRequests: envNumber("BENCH_FLEET_REQUESTS", 20_000),
+  fleetIntervalMs: 2000,
+  fleetDeadlineSeconds: 90,
   uploadMiB: envNumber("BENCH_UPLOAD_MIB", 90),
   transferTimeoutSeconds: 60,
   rssSampleMs: 50,
   tunnelName: "bench",
 };
 /** The whole run is killed after this, whatever happens. */
-const WATCHDOG_MS = 240_000;
+const WATCHDOG_MS = 300_000;
 
 const log = (line) => process.stderr.write(`[bench ${(performance.now() / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
 
@@ -197,10 +211,15 @@ async function main(results) {
   const relayPort = Number(new URL(relayUrl).port);
 
   log(`starting the agent for 127.0.0.1:${originPort}`);
+  const agentEnv = { ...env };
+  if (flags.profile) {
+    results.profileDir = mkdtempSync(join(os.tmpdir(), "porthole-prof-"));
+    agentEnv.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${results.profileDir}`.trim();
+  }
   const agent = spawnNode(
     "agent",
     [bin, "http", String(originPort), "--relay", relayUrl, "--token", token, "--name", config.tunnelName, "--json"],
-    { cwd: root, env },
+    { cwd: root, env: agentEnv },
   );
   const agentStats = { exchanges: 0, withError: 0, errors: {}, statuses: {}, otherEvents: [] };
   agent.listeners.add((e) => {
@@ -236,12 +255,15 @@ async function main(results) {
   }
 
   const sampler = startSampler({ relay: relay.pid, agent: agent.pid });
+  let proxyPid = null;
   const workerdPids = () => processTree(relay.pid).filter((pid) => memoryOf(pid)?.comm === "workerd");
   const cpu = {
     groups: {
       client: () => [process.pid],
       origin: () => [origin.proc.pid],
-      relayRuntime: workerdPids,
+      // wrangler's proxy worker is a local-dev hop that production does not have: counted apart.
+      relayProxy: () => workerdPids().filter((pid) => pid === proxyPid),
+      relayWorker: () => workerdPids().filter((pid) => pid !== proxyPid),
       relayHost: () => processTree(relay.pid).filter((pid) => !workerdPids().includes(pid)),
       agent: () => processTree(agent.pid),
     },
@@ -252,7 +274,7 @@ async function main(results) {
   results.cpu = cpu.phases;
   // wrangler puts its proxy worker (its own workerd) in front of the relay worker; tell them apart.
   const workerd = workerdPids();
-  const proxyPid = listenerPid(relayPort, workerd);
+  proxyPid = listenerPid(relayPort, workerd);
   results.relayProcesses = processTree(relay.pid).map((pid) => {
     const m = memoryOf(pid);
     const role =
@@ -279,6 +301,7 @@ async function main(results) {
         warmupMs: config.warmupSeconds * 1000,
       }),
     );
+    if (flags.profile) return;
     results.latency = await pair("latency c=1", cpu, (side) =>
       sequentialLatency(targets[side], { count: config.latencyRequests, warmup: config.latencyWarmup, maxMs: 30_000 }),
     );
@@ -292,7 +315,12 @@ async function main(results) {
     const windows = {};
     results.download = await pair(`download ${config.downloadMiB} MiB`, cpu, async (side) => {
       windows[side] = { from: Date.now() };
-      const r = await download(targets[side], { bytes: downloadBytes, expectedSha256: downloadSha, timeoutMs });
+      const r = await downloadWithProbes(targets[side], {
+        bytes: downloadBytes,
+        expectedSha256: downloadSha,
+        timeoutMs,
+        everyMs: config.probeEveryMs,
+      });
       windows[side].to = Date.now();
       return r;
     });
@@ -311,6 +339,35 @@ async function main(results) {
       });
       await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
       memory.peakDuringUpload = await sampler.peak(windows.tunnel.from, windows.tunnel.to + 2 * config.rssSampleMs, relay.pid);
+    }
+    if (config.slowReadSeconds > 0) {
+      ensureAlive();
+      log(
+        `slow reader: ${config.slowReadBytesPerSec / 1e6} MB/s for ${config.slowReadSeconds} s of a ${config.downloadMiB} MiB body (tunnel)`,
+      );
+      const relayWorker = workerd.find((pid) => pid !== proxyPid);
+      const baseline = { relayWorkerKiB: memoryOf(relayWorker)?.rssKiB ?? 0, agentKiB: memorySnapshot(relay.pid, agent.pid).rss.agentKiB };
+      const from = Date.now();
+      results.slowRead = await slowRead(tunnel, {
+        bytes: downloadBytes,
+        bytesPerSec: config.slowReadBytesPerSec,
+        seconds: config.slowReadSeconds,
+      });
+      await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
+      const peak = await sampler.peak(from, Date.now(), relay.pid);
+      memory.peakDuringSlowRead = { ...peak, relayWorkerKiB: peak.perProcessPeakKiB.relay[relayWorker] ?? 0, before: baseline };
+    }
+    if (config.fleetStreams > 0) {
+      results.fleet = await pair(`${config.fleetStreams} SSE + ${config.fleetRequests} GET`, cpu, (side) =>
+        sseFleet(targets[side], {
+          streams: config.fleetStreams,
+          interval: config.fleetIntervalMs,
+          requests: config.fleetRequests,
+          concurrency: config.concurrency,
+          openTimeoutMs: 30_000,
+          requestDeadlineMs: config.fleetDeadlineSeconds * 1000,
+        }),
+      );
     }
     const end = memorySnapshot(relay.pid, agent.pid);
     memory.atEnd = end.rss;
@@ -387,17 +444,45 @@ try {
   log("stopping the relay, the agent and the origin");
   await stopAll();
 }
+if (flags.profile && results.profileDir) {
+  try {
+    results.profile = summariseProfiles(results.profileDir);
+  } catch (err) {
+    results.notes.push(`no agent CPU profile in ${results.profileDir}: ${err.message}`);
+  }
+}
 /** Prints the tables and notes, and writes bench/results.json. */
 function report(results) {
-  results.notes = notes(results);
-  writeFileSync(join(here, "results.json"), `${formatJson(results)}\n`);
+  results.notes = [...results.notes, ...notes(results)];
+  results.targets = evaluateTargets(results);
+  if (flags.json) writeFileSync(join(here, "results.json"), `${formatJson(results)}\n`);
   const e = results.environment;
   const out = [];
   const dirty = e.modifiedSinceCommit?.length ? ` + uncommitted changes to ${e.modifiedSinceCommit.join(", ")}` : "";
   out.push(`porthole bench  ${e.date}  commit ${e.commit}${dirty}  node ${e.node}  ${e.cpus} x ${e.cpuModel}`);
   out.push(`load average at start ${e.loadAverageAtStart?.join(" ")}; relay env ${JSON.stringify(e.relayEnv)}`, "");
   if (results.error) out.push(`BENCH FAILED: ${results.error}`, "");
+  out.push(targetsTable(results.targets), "");
   out.push(comparisonTable(results), "");
+  if (results.slowRead) {
+    const s = results.slowRead;
+    const b = results.memory.peakDuringSlowRead.before;
+    const mib = (kib) => (kib / 1024).toFixed(1);
+    out.push(
+      `Slow reader (tunnel): read ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds} s (${s.mbPerSec} MB/s)${s.error ? `, error ${s.error}` : ""}; peaks are over that window, from RSS before it of relay worker+DO ${mib(b.relayWorkerKiB)} MiB, agent ${mib(b.agentKiB)} MiB.`,
+      "",
+    );
+  }
+  if (results.fleet) {
+    for (const side of ["direct", "tunnel"]) {
+      const f = results.fleet[side];
+      out.push(
+        `Fleet (${side}): ${f.streamsOpen}/${f.streams} streams open in ${f.openSeconds} s, ${f.requestsOk}/${f.requests} GET in ${f.requestSeconds} s (${f.reqPerSec} req/s, p99 ${f.latencyP99Ms} ms), errors ${JSON.stringify({ ...f.sseErrors, ...f.requestErrors })}`,
+      );
+    }
+    out.push("");
+  }
+  if (results.profile) out.push(...profileLines(results.profile), "");
   out.push(memoryTable(results.memory ?? {}));
   out.push(
     `RSS: 'relay runtime' sums every workerd process under the relay; peaks sampled every ${config.rssSampleMs} ms ` +
@@ -417,7 +502,7 @@ function report(results) {
     );
   }
   if (results.notes.length) out.push("", "Notes:", ...results.notes.map((n) => `  - ${n}`));
-  out.push("", `Wrote ${join("bench", "results.json")}`);
+  if (flags.json) out.push("", `Wrote ${join("bench", "results.json")}`);
   console.log(`\n${out.join("\n")}`);
 }
 
