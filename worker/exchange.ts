@@ -206,6 +206,11 @@ export class HttpExchange {
         this.outbox.push(value, undefined);
       }
     } catch (err) {
+      // A body the relay itself cut off (over its limit) answers with that error; any other loss is the client's.
+      if (err instanceof RelayError) {
+        this.rejectHead(err);
+        return this.fail("client-aborted", err.message);
+      }
       this.rejectHead(new RelayError("bad-request", `Tunnel "${this.o.tunnel}" lost the body of "${this.label}".`));
       this.fail("client-aborted", `the public client aborted the upload (${(err as Error).message})`);
     }

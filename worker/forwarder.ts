@@ -72,6 +72,7 @@ export class Forwarder {
       replay: replayOf !== null,
       upgrade,
     });
+    const body = upgrade ? null : await this.limitBody(admitted.body, request, route, label, recorder);
     try {
       await this.waitForAgent(route, label);
     } catch (err) {
@@ -97,7 +98,7 @@ export class Forwarder {
       method,
       path: route.path,
       headers,
-      body: upgrade ? null : admitted.body,
+      body,
       note: admitted.verification ? verdictLine(admitted.verification) : undefined,
       upgrade: upgrade
         ? { protocols: protocols(request), accept: (protocol) => d.sockets.accept(id, route.name, protocol, recorder) }
@@ -119,6 +120,46 @@ export class Forwarder {
     d.exchanges.set(id, exchange);
     d.link.armWatchdog();
     return { response: await exchange.start(), captureId: recorder.id };
+  }
+
+  /**
+   * Holds the body to the relay's limit: a declared length over it is refused before anything is forwarded
+   * (and captured); an undeclared (chunked) body that grows past it fails the upload at the limit.
+   */
+  private async limitBody(
+    body: ReadableStream<Uint8Array> | null,
+    request: Request,
+    route: PublicRoute,
+    label: string,
+    recorder: Recorder,
+  ): Promise<ReadableStream<Uint8Array> | null> {
+    const limit = this.d.settings.maxRequestBodyBytes;
+    const tooLarge = (size: string) =>
+      new RelayError(
+        "body-too-large",
+        `Tunnel "${route.name}" refused "${label}": the request body (${size}) exceeds the ${limit / 1024 / 1024} MiB limit of this relay.`,
+      );
+    const declared = Number(request.headers.get("Content-Length") ?? Number.NaN);
+    if (declared > limit) {
+      await body?.cancel().catch(() => {});
+      const error = tooLarge(`${declared} bytes`);
+      recorder.relayAnswer(error.status, error.code, error.message);
+      recorder.end("denied", error.message);
+      this.d.records.save(recorder);
+      throw error;
+    }
+    // workerd holds a declared body to its Content-Length, so only an undeclared one needs counting.
+    if (body === null || declared >= 0) return body;
+    let seen = 0;
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen > limit) controller.error(tooLarge(`over ${limit} bytes, sent without a Content-Length`));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
   }
 
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */

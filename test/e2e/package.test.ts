@@ -38,6 +38,9 @@ const npxBefore = new Set(existsSync(npxDir) ? readdirSync(npxDir) : []);
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "porthole-package-"));
+  // npm resolves `npx ./file.tgz` against the nearest folder with a package.json or node_modules: make it this one,
+  // whatever the machine has further up.
+  writeFileSync(join(work, "package.json"), JSON.stringify({ name: "user-workdir", private: true }));
   origin = await startOrigin();
   // dist/ is already built by the e2e setup; rebuilding here (prepare) would race with the other test files.
   const pack = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: ROOT, env: USER_ENV });

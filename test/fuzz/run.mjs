@@ -17,7 +17,7 @@ const env = {
 
 const stages = [
   ["decoders", ["run", "--project", "unit", "test/unit/fuzz-protocol.test.ts"]],
-  ["relay in workerd", ["run", "--config", "test/fuzz/workers.config.ts"]],
+  ["relay in workerd", ["run", "--project", "workers", "test/workers/fuzz.test.ts"]],
   ["agent", ["run", "--project", "e2e", "test/e2e/fuzz-agent.test.ts"]],
 ];
 
