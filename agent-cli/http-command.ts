@@ -6,10 +6,11 @@ import { TUNNEL_NAME } from "../worker/protocol";
 import { type AgentEvent, startAgent } from "./agent";
 import { resolveConnection } from "./config";
 import { TerminalConsole, wantsConsole } from "./console";
-import { type Flags, heartbeatMs, hostHeaderMode, nonNegative, policyFlags, sseKeepaliveMs, UsageError } from "./flags";
+import { type Flags, UsageError } from "./flags";
 import type { TunnelExtras } from "./mcp-command";
 import { randomName } from "./names";
 import { type Printer, printAgentEvent } from "./output";
+import { tunnelOptions } from "./presets";
 import { type LocalRelay, startLocalRelay } from "./relay";
 import { parseTarget, type Target } from "./target";
 
@@ -39,6 +40,20 @@ export function onSignal(stop: () => Promise<void>): void {
   process.on("SIGTERM", handler);
 }
 
+/** The configured relay, or an embedded local one (with a fresh token) when none is configured. */
+export async function relayFor(
+  given: { relay?: string; token?: string },
+  p: Printer,
+): Promise<{ relay: string; token: string; local?: LocalRelay }> {
+  if (given.relay) {
+    if (!given.token) throw new UsageError(`No token for relay ${given.relay}: pass --token or set PORTHOLE_TOKEN.`);
+    return { relay: given.relay, token: given.token };
+  }
+  const token = randomBytes(24).toString("hex");
+  const local = await startLocalRelay({ port: await embeddedPort(p), token });
+  return { relay: local.url, token, local };
+}
+
 /** `porthole http`: exposes the target through the relay (an embedded one when none is configured) until stopped. */
 export async function runHttp(targetArg: string | undefined, flags: Flags, p: Printer, extras?: TunnelExtras): Promise<void> {
   if (!targetArg) throw new UsageError('Missing the target: "porthole http 3000" exposes http://localhost:3000.');
@@ -50,14 +65,7 @@ export async function runHttp(targetArg: string | undefined, flags: Flags, p: Pr
   }
   const name = flags.name ?? randomName();
   if (!TUNNEL_NAME.test(name)) throw new UsageError(`--name "${name}" is not a DNS label: use a-z, 0-9 and "-", 1 to 63 characters.`);
-  let { relay, token } = resolveConnection({ relay: flags.relay, token: flags.token });
-  let local: LocalRelay | undefined;
-  if (!relay) {
-    token = randomBytes(24).toString("hex");
-    local = await startLocalRelay({ port: await embeddedPort(p), token });
-    relay = local.url;
-  }
-  if (!token) throw new UsageError(`No token for relay ${relay}: pass --token or set PORTHOLE_TOKEN.`);
+  const { relay, token, local } = await relayFor(resolveConnection({ relay: flags.relay, token: flags.token }), p);
   const relayLabel = local ? `${relay} (embedded local relay)` : relay;
   const inspector = `${relay}/_porthole/inspect/${name}`;
   // The embedded relay's token exists only in this process: show it, or nobody could log in.
@@ -72,12 +80,7 @@ export async function runHttp(targetArg: string | undefined, flags: Flags, p: Pr
     token,
     name,
     target,
-    hostHeader: hostHeaderMode(flags["host-header"]),
-    force: flags.force,
-    heartbeatMs: flags.heartbeat === undefined ? undefined : heartbeatMs(flags.heartbeat),
-    captureBytes: flags["capture-bytes"] === undefined ? undefined : nonNegative(flags["capture-bytes"], "--capture-bytes", 0),
-    sseKeepaliveMs: flags["sse-keepalive"] === undefined ? undefined : sseKeepaliveMs(flags["sse-keepalive"]),
-    policy: policyFlags(flags),
+    ...tunnelOptions(flags),
     onEvent: (e) => (extras ? extras.print(e, print) : print(e)),
   });
   // Started once the flags have parsed, so a usage error is printed on the normal screen.

@@ -1,15 +1,13 @@
 // `porthole start [NAMES…]`: runs tunnel presets from the config files as several tunnels of one process,
 // one agent each, on the configured relay or on one embedded local relay they share.
 
-import { randomBytes } from "node:crypto";
 import { type AgentEvent, AgentFatalError, startAgent } from "./agent";
 import { connection, loadConfig, presets } from "./config";
 import { startConsole } from "./console";
 import { type Flags, UsageError } from "./flags";
-import { embeddedPort, onSignal } from "./http-command";
+import { onSignal, relayFor } from "./http-command";
 import { type Printer, printAgentEvent } from "./output";
 import { PRESET_FIELDS, type Preset, tunnelOptions } from "./presets";
-import { type LocalRelay, startLocalRelay } from "./relay";
 
 /** One preset as it runs, with what its ready lines show. */
 export type TunnelRun = Preset & { relayLabel: string; inspector: string; token?: string };
@@ -63,19 +61,12 @@ export async function runStart(names: string[], flags: Flags, p: Printer, view?:
   rejectTunnelFlags(flags);
   const loaded = loadConfig();
   const chosen = choose(names, loaded);
-  let { relay, token } = connection(flags, process.env, loaded);
   // Parsed before anything starts, so a bad --heartbeat fails without a relay to clean up.
   const options = chosen.map((preset) => tunnelOptions({ ...preset.flags, force: flags.force, heartbeat: flags.heartbeat }));
-  let local: LocalRelay | undefined;
-  if (!relay) {
-    token = randomBytes(24).toString("hex");
-    local = await startLocalRelay({ port: await embeddedPort(p), token });
-    relay = local.url;
-  }
-  if (!token) throw new UsageError(`No token for relay ${relay}: pass --token or set PORTHOLE_TOKEN.`);
+  const { relay, token, local } = await relayFor(connection(flags, process.env, loaded), p);
   const runs: TunnelRun[] = chosen.map((preset) => ({
     ...preset,
-    relayLabel: local ? `${relay} (embedded local relay)` : relay!,
+    relayLabel: local ? `${relay} (embedded local relay)` : relay,
     inspector: `${relay}/_porthole/inspect/${preset.name}`,
     // The embedded relay's token exists only in this process: show it, or nobody could log in.
     token: local ? token : undefined,
