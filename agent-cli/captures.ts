@@ -5,8 +5,8 @@ import type WebSocket from "ws";
 import { TUNNEL_NAME } from "../worker/protocol";
 import { type CaptureSummary, CapturesApi, type ReplayEdits } from "./api";
 import { resolveConnection } from "./config";
-import { mcpLine, printable } from "./mcp-lines";
-import { type Printer, size } from "./output";
+import { mcpLine } from "./mcp-lines";
+import { type Printer, printable, size } from "./output";
 
 /** Tunables of the two commands. */
 export const CAPTURES_DEFAULTS = {

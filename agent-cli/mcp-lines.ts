@@ -2,18 +2,10 @@
 // Every value comes from captured traffic, so nothing reaches the terminal unescaped.
 
 import type { McpEntry } from "../worker/mcp-view";
+import { printable } from "./output";
 
 /** How much of a value one line shows. */
 export const MCP_LINE = { valueChars: 160 } as const;
-
-/** Text safe for a terminal: control characters (escape sequences among them) and bidi overrides are escaped. */
-export function printable(text: string): string {
-  return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
 
 /** A value as compact JSON, cut to MCP_LINE.valueChars. */
 function compact(value: unknown): string {

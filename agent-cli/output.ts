@@ -2,7 +2,15 @@
 // `porthole http` draws the live console (console.ts) instead.
 
 import type { AgentEvent } from "./agent";
-import { printable } from "./mcp-lines";
+
+/** Text safe for a terminal: control characters (escape sequences among them), bidi marks and overrides, line separators and invisible joiners are escaped. */
+export function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
 
 /** Where and how the CLI prints. */
 export type Printer = {

@@ -1,7 +1,8 @@
 // `porthole captures --mcp` lines: what they show, and that captured text cannot drive the terminal.
 
 import { describe, expect, it } from "vitest";
-import { MCP_LINE, mcpLine, printable } from "../../agent-cli/mcp-lines";
+import { MCP_LINE, mcpLine } from "../../agent-cli/mcp-lines";
+import { printable } from "../../agent-cli/output";
 import type { McpEntry } from "../../worker/mcp-view";
 
 const AT = new Date(2026, 0, 2, 3, 4, 5, 67).getTime();
@@ -64,6 +65,13 @@ describe("mcpLine", () => {
     const codes = [...line].map((c) => c.charCodeAt(0));
     expect(codes.filter((n) => n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x202e)).toEqual([]);
     expect(printable(evil)).toBe("\\u001b]0;owned\\u0007\\u001b[2J\\u000d\\u202eevil\\u009b");
+    expect(printable("plain é ✓")).toBe("plain é ✓");
+  });
+});
+
+describe("printable", () => {
+  it("escapes invisible and line-breaking characters a terminal would act on", () => {
+    expect(printable("a\u061cb\u200bc\u200dd\u2028e\u2029f\ufeffg")).toBe("a\\u061cb\\u200bc\\u200dd\\u2028e\\u2029f\\ufeffg");
     expect(printable("plain é ✓")).toBe("plain é ✓");
   });
 });
