@@ -8,6 +8,19 @@ const live = new Set();
 const STDERR_KEEP = 60;
 
 /** Spawns `node args…` detached (own process group); stdout is parsed as JSON lines. */
+/** The environment for the porthole CLI in a benchmark: offline wrangler, and no relay or config of the user's. */
+export function cliEnv() {
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_SEND_ERROR_REPORTS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    PORTHOLE_RELAY: "",
+    PORTHOLE_TOKEN: "",
+    PORTHOLE_CONFIG: "/nonexistent/porthole.json",
+  };
+}
+
 export function spawnNode(label, args, { cwd, env }) {
   const child = spawn(process.execPath, args, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const proc = { label, child, pid: child.pid, exited: false, exitCode: null, stderr: [], errorLines: 0, listeners: new Set() };

@@ -13,6 +13,7 @@ import { Pool } from "undici";
 import { expectedDigest, makeBlock } from "./content.mjs";
 import { sequentialLatency, smallLoad, sseDelay, upload } from "./measure.mjs";
 import {
+  cliEnv,
   cpuSnapshot,
   cpuUsage,
   forkModule,
@@ -195,15 +196,7 @@ async function main(results) {
   const { port: originPort } = await origin.first;
 
   const token = randomBytes(16).toString("hex");
-  const env = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    WRANGLER_SEND_ERROR_REPORTS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    PORTHOLE_RELAY: "",
-    PORTHOLE_TOKEN: "",
-    PORTHOLE_CONFIG: "/nonexistent/porthole.json",
-  };
+  const env = cliEnv();
   log("starting the relay (workerd)");
   const bin = join(root, "bin", "porthole.mjs");
   const relay = spawnNode("relay", [bin, "relay", "--port", "0", "--token", token, "--json"], { cwd: root, env });

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Pool } from "undici";
-import { forkModule, killAllNow, spawnNode, stopAll, waitForEvent } from "./procs.mjs";
+import { cliEnv, forkModule, killAllNow, spawnNode, stopAll, waitForEvent } from "./procs.mjs";
 import { CLIENTS, MIX } from "./soak-clients.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,15 +34,7 @@ async function startStack(name) {
   const origin = forkModule("origin", join(here, "soak-origin.mjs"), 10_000);
   const { port: originPort } = await origin.first;
   const token = randomBytes(16).toString("hex");
-  const env = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    WRANGLER_SEND_ERROR_REPORTS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    PORTHOLE_RELAY: "",
-    PORTHOLE_TOKEN: "",
-    PORTHOLE_CONFIG: "/nonexistent/porthole.json",
-  };
+  const env = cliEnv();
   const bin = join(root, "bin", "porthole.mjs");
   const relay = spawnNode("relay", [bin, "relay", "--port", "0", "--token", token, "--json"], { cwd: root, env });
   const { url: relayUrl } = await waitForEvent(relay, "relay-ready", 90_000);

@@ -2,12 +2,12 @@
 // dying mid-response, the agent killed with SIGKILL while it carries several requests. Each public
 // client must see a clean error, never a hang, and every request must be answered or captured as failed.
 
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { expectAccounted, readyAgain, uploadUntilCut, within } from "./fault-kit";
 import {
   type AgentProcess,
   fetchUrl,
+  freePort,
   hostUrl,
   once,
   openWebSocket,
@@ -37,14 +37,6 @@ async function openStream(on: RelayProcess, name: string, tag: string) {
   const reader = res.body!.getReader();
   await reader.read();
   return reader;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 beforeAll(async () => {

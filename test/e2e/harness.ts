@@ -3,6 +3,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
@@ -165,6 +166,15 @@ export async function timedChunks(body: AsyncIterable<Uint8Array>): Promise<{ at
   const decoder = new TextDecoder();
   for await (const chunk of body) out.push({ at: performance.now(), text: decoder.decode(chunk, { stream: true }) });
   return out;
+}
+
+/** A port on 127.0.0.1 that was free a moment ago, for a process that must listen on a known port. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 export { once };

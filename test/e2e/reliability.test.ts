@@ -1,12 +1,12 @@
 // Dying and returning peers: agents that vanish, restart or collide, relays that restart, idle tunnels that hibernate.
 
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AgentFatalError, startAgent as startAgentInProcess } from "../../agent-cli/agent";
 import { parseTarget } from "../../agent-cli/target";
 import {
   type AgentProcess,
   fetchUrl,
+  freePort,
   hostUrl,
   once,
   openWebSocket,
@@ -47,14 +47,6 @@ function spawnAgent(name: string, extra: string[] = [], opts: { node?: string; r
   );
   spawned.push(child);
   return child;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 beforeAll(async () => {
