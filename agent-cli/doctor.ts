@@ -11,7 +11,6 @@ import type { Printer } from "./output";
 import { type Answer, checkProtocol, get, type Health, health, networkCause, ProbeError } from "./probe";
 import { connectionOf } from "./status";
 import { parseTarget, type Target } from "./target";
-import { runsWrangler, wranglerNode } from "./wrangler-node";
 
 /** Doctor tunables. */
 export const DOCTOR_DEFAULTS = {
@@ -133,17 +132,7 @@ function nodeVersion(ctx: Context): CheckResult {
   const install = "install a current Node LTS (nodejs.org, or nvm install --lts)";
   if (Number(version.split(".")[0]) < 20)
     return failed(check, new ProbeError(`Node ${version} is too old: porthole needs Node >= 20`, `${install}.`));
-  if (runsWrangler()) return pass(check, `Node ${version}`);
-  // The embedded relay needs wrangler's Node (>= 22.12): on an older one, porthole runs it under a bundled Node 22.
-  try {
-    return pass(
-      check,
-      `Node ${version} runs the agent; the embedded local relay runs under ${wranglerNode("start the embedded local relay")}`,
-    );
-  } catch (err) {
-    if (ctx.relay) return pass(check, `Node ${version} runs the agent (the embedded local relay, unused with --relay, would not run)`);
-    return failed(check, new ProbeError((err as Error).message, `${install}, or pass --relay to use a deployed relay.`));
-  }
+  return pass(check, `Node ${version}`);
 }
 
 async function websocketUpgrade(ctx: Context): Promise<CheckResult> {

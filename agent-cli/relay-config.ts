@@ -1,6 +1,6 @@
 // The relay's wrangler config, generated into a temporary directory from the package's wrangler.toml (which the
 // build turns into dist/relay-config.json). wrangler writes its .wrangler/ work files beside the config it is
-// given, so neither the local relay nor a deploy ever writes into the installed package.
+// given, so a deploy never writes into the installed package.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,11 +1,15 @@
-// Runs the relay Worker locally in workerd (through wrangler), for `porthole relay` and the embedded default.
-// wrangler needs Node >= 22.12. On such a Node the relay runs in this process. On an older one (the CLI itself
-// runs on Node 20) it runs in a child process under the Node 22 that wranglerNode() finds, driven over IPC.
+// Runs the relay Worker locally, for `porthole relay` and the embedded default: the bundled Worker (dist/) in a
+// workerd process of its own, configured from the package's wrangler.toml. workerd is a native binary, so this
+// works on any Node the CLI runs on, and no dev proxy sits between the public socket and the Worker.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { baseRelayConfig, packageRoot, writeRelayConfig } from "./relay-config";
-import { runsWrangler, wranglerNode } from "./wrangler-node";
+import { createInterface } from "node:readline";
+import { baseRelayConfig, packageRoot } from "./relay-config";
+import { RELAY_SOCKET, workerdConfig } from "./workerd-config";
 
 export type LocalRelayOptions = {
   /** Port on 127.0.0.1; 0 picks a free one. */
@@ -16,57 +20,41 @@ export type LocalRelayOptions = {
   headTimeoutSeconds?: number;
 };
 
-/** A relay running on this machine, in this process or in a child. */
-export type LocalRelay = { url: string; stop: () => Promise<void> };
+/** A relay running on this machine, in a workerd child process. */
+export type LocalRelay = { url: string; pid: number; stop: () => Promise<void> };
 
-/** What the CLI tells the relay child over IPC. */
-export type ToRelayChild = { type: "start"; options: LocalRelayOptions } | { type: "stop" };
+/** How long workerd may take to listen, and to exit once told to stop. */
+const START_MS = 30_000;
+const STOP_MS = 5_000;
+/** The token reaches workerd in its environment (a fromEnvironment binding), never on disk or in argv. */
+const TOKEN_VARIABLE = "PORTHOLE_AGENT_TOKEN";
 
-/** What the relay child answers. */
-export type FromRelayChild = { type: "ready"; url: string } | { type: "error"; message: string };
-
-/** How long a child that was told to stop may take before it is killed. */
-const CHILD_STOP_MS = 10_000;
-
-/** Starts the relay in workerd on 127.0.0.1: in this process when its Node runs wrangler, else in a child. */
-export function startLocalRelay(o: LocalRelayOptions): Promise<LocalRelay> {
-  return runsWrangler() ? startInProcess(o) : startInChild(o);
+/** The workerd binary of the installed `workerd` package, for this platform. */
+function workerdBinary(): string {
+  try {
+    return (createRequire(import.meta.url)("workerd") as { default: string }).default;
+  } catch (err) {
+    throw new Error(`Cannot start the local relay: no workerd binary for ${process.platform}-${process.arch} (${(err as Error).message}).`);
+  }
 }
 
-/** Starts the relay through wrangler's unstable_startWorker, in this process (which must run Node >= 22.12). */
-export async function startInProcess(o: LocalRelayOptions): Promise<LocalRelay> {
-  process.env.WRANGLER_SEND_METRICS ??= "false";
-  process.env.WRANGLER_SEND_ERROR_REPORTS ??= "false";
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  process.env.WRANGLER_HIDE_BANNER ??= "true";
-  // wrangler's local trace collector writes every event to SQLite and halves the relay's throughput.
-  process.env.X_LOCAL_OBSERVABILITY ??= "false";
-  const { unstable_startWorker } = await import("wrangler");
-  const plain = (value: string) => ({ type: "plain_text" as const, value });
-  const bindings: Record<string, unknown> = { AGENT_TOKEN: { type: "secret_text", value: o.token } };
-  if (o.domain) bindings.PUBLIC_DOMAIN = plain(o.domain);
-  if (o.graceSeconds !== undefined) bindings.RECONNECT_GRACE_SECONDS = plain(String(o.graceSeconds));
-  if (o.headTimeoutSeconds !== undefined) bindings.RESPONSE_HEAD_TIMEOUT_SECONDS = plain(String(o.headTimeoutSeconds));
-  const config = writeRelayConfig(baseRelayConfig());
+/**
+ * Where the Durable Objects' SQLite goes: the local relay keeps nothing after it stops, so tmpfs (/dev/shm) when
+ * there is one, where a commit costs no disk sync; the system's temporary directory otherwise.
+ */
+function scratchRoot(): string {
+  const shm = "/dev/shm";
+  return process.platform === "linux" && existsSync(shm) ? shm : tmpdir();
+}
+
+/** Kills workerd when this process dies, even by SIGKILL, where util-linux's setpriv exists (Linux). */
+function deathSignalPrefix(): string[] {
+  if (process.platform !== "linux") return [];
   try {
-    const worker = await unstable_startWorker({
-      config: config.path,
-      bindings,
-      dev: {
-        server: { hostname: "127.0.0.1", port: o.port },
-        inspector: false,
-        persist: false,
-        watch: false,
-        logLevel: process.env.PORTHOLE_RELAY_LOG ?? "error",
-      },
-      // biome-ignore lint/suspicious/noExplicitAny: wrangler ships this input type unresolved.
-    } as any);
-    const url = (await worker.url).origin;
-    let stopped: Promise<void> | undefined;
-    return { url, stop: () => (stopped ??= worker.dispose().finally(config.remove)) };
-  } catch (err) {
-    config.remove();
-    throw err;
+    execFileSync("setpriv", ["--version"], { stdio: "ignore" });
+    return ["setpriv", "--pdeathsig", "KILL", "--"];
+  } catch {
+    return [];
   }
 }
 
@@ -77,42 +65,100 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts the relay in a child process under a Node that runs wrangler. The child gets its own process group, so
- * Ctrl-C reaches only this process, which stops the relay in order; if this process dies, the IPC channel
- * closes and the child stops itself. The token travels over IPC, never in argv or the environment.
+ * Forwards workerd's output to stderr: its own errors and the Worker's console.error/warn always, the Worker's
+ * console.log only when PORTHOLE_RELAY_LOG is "log" or "debug". stdout stays free for --json events.
  */
-async function startInChild(o: LocalRelayOptions): Promise<LocalRelay> {
-  let node: string;
-  try {
-    node = wranglerNode("start a local relay");
-  } catch (err) {
-    throw new Error(`${(err as Error).message} Or pass --relay to use a deployed relay.`);
-  }
-  const script = join(packageRoot(), "dist", "relay-child.mjs");
-  // The child's stdout goes to stderr: this process's stdout may be --json events only.
-  const child = spawn(node, [script], { detached: true, stdio: ["ignore", 2, "inherit", "ipc"] });
-  const failed = (why: string) => new Error(`Cannot start the local relay under ${node} (Node >= 22.12 for wrangler): ${why}`);
-  const url = await new Promise<string>((resolve, reject) => {
-    const onMessage = (m: FromRelayChild) => {
-      if (m.type === "ready") resolve(m.url);
-      else reject(failed(m.message));
+function forwardLogs(child: ChildProcess): void {
+  const verbose = ["log", "debug", "info"].includes(process.env.PORTHOLE_RELAY_LOG ?? "");
+  const stdout = child.stdout;
+  const stderr = child.stderr;
+  if (stdout) createInterface({ input: stdout }).on("line", (line) => verbose && process.stderr.write(`[relay] ${line}\n`));
+  if (stderr) createInterface({ input: stderr }).on("line", (line) => process.stderr.write(`[relay] ${line}\n`));
+}
+
+/** Waits for workerd's "listen" event for the relay socket on the control fd; rejects if it exits first. */
+function listening(child: ChildProcess, port: number): Promise<number> {
+  const control = child.stdio[3];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`workerd did not listen within ${START_MS / 1000} s`)), START_MS);
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      fn();
     };
-    child.on("message", onMessage);
-    child.once("error", (err) => reject(failed(err.message)));
-    child.once("exit", (code, signal) => reject(failed(`it exited with ${signal ?? `code ${code}`} before it was ready`)));
-    child.send({ type: "start", options: o } satisfies ToRelayChild);
+    child.once("error", (err) => done(() => reject(err)));
+    child.once("exit", (code, signal) => {
+      const why = port > 0 ? ` (is 127.0.0.1:${port} already in use?)` : "";
+      done(() => reject(new Error(`workerd exited with ${signal ?? `code ${code}`} before it listened${why}`)));
+    });
+    if (!control || !("on" in control)) return done(() => reject(new Error("workerd has no control pipe")));
+    createInterface({ input: control as NodeJS.ReadableStream }).on("line", (line) => {
+      let event: { event?: string; socket?: string; port?: number };
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (event.event === "listen" && event.socket === RELAY_SOCKET && typeof event.port === "number") {
+        const bound = event.port;
+        done(() => resolve(bound));
+      }
+    });
   });
+}
+
+/** Starts the relay in workerd on 127.0.0.1 and resolves once it listens. */
+export async function startLocalRelay(o: LocalRelayOptions): Promise<LocalRelay> {
+  const bundle = join(packageRoot(), "dist", "relay-worker.mjs");
+  if (!existsSync(bundle)) throw new Error(`Cannot start the local relay: ${bundle} is missing; run "npm run build" in ${packageRoot()}.`);
+  const config = baseRelayConfig();
+  const dir = mkdtempSync(join(scratchRoot(), "porthole-relay-"));
+  const remove = () => {
+    process.off("exit", remove);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Also on an exit that skips async cleanup (process.exit from a signal handler).
+  process.on("exit", remove);
+  const vars: Record<string, string> = {};
+  if (o.domain) vars.PUBLIC_DOMAIN = o.domain;
+  if (o.graceSeconds !== undefined) vars.RECONNECT_GRACE_SECONDS = String(o.graceSeconds);
+  if (o.headTimeoutSeconds !== undefined) vars.RESPONSE_HEAD_TIMEOUT_SECONDS = String(o.headTimeoutSeconds);
+  const storageDir = join(dir, "storage");
+  mkdirSync(storageDir);
+  copyFileSync(bundle, join(dir, "relay-worker.mjs"));
+  const capnp = join(dir, "relay.capnp");
+  writeFileSync(
+    capnp,
+    workerdConfig(config, { module: "relay-worker.mjs", storageDir, vars, fromEnvironment: { AGENT_TOKEN: TOKEN_VARIABLE } }),
+  );
+  const [command, ...prefix] = [...deathSignalPrefix(), workerdBinary()];
+  const args = [...prefix, "serve", capnp, "--control-fd=3", `--socket-addr=${RELAY_SOCKET}=127.0.0.1:${o.port}`];
+  const child = spawn(command as string, args, {
+    cwd: dir,
+    env: { ...process.env, [TOKEN_VARIABLE]: o.token },
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+  });
+  forwardLogs(child);
+  let port: number;
+  try {
+    port = await listening(child, o.port);
+  } catch (err) {
+    child.kill("SIGKILL");
+    await exited(child);
+    remove();
+    throw new Error(`Cannot start the local relay on 127.0.0.1:${o.port}: ${(err as Error).message}.`);
+  }
   let stopping = false;
   child.once("exit", (code, signal) => {
-    if (!stopping) process.stderr.write(`porthole: the local relay (pid ${child.pid}) exited with ${signal ?? `code ${code}`}\n`);
+    if (!stopping) process.stderr.write(`porthole: the local relay (workerd, pid ${child.pid}) exited with ${signal ?? `code ${code}`}\n`);
   });
   let stopped: Promise<void> | undefined;
   const stop = async () => {
     stopping = true;
-    if (child.connected) child.send({ type: "stop" } satisfies ToRelayChild);
-    const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_STOP_MS);
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_MS);
     await exited(child);
     clearTimeout(timer);
+    remove();
   };
-  return { url, stop: () => (stopped ??= stop()) };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, stop: () => (stopped ??= stop()) };
 }

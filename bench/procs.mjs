@@ -1,7 +1,7 @@
 // Child processes for the benchmark: spawned in their own process group, read as JSON lines,
 // and always killed by process group at the end, even on error or Ctrl-C.
 import { fork, spawn } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const live = new Set();
@@ -208,28 +208,4 @@ export function cpuUsage(a, b) {
   }
   out.otherProcesses = pct(Math.max(0, b.machine - a.machine - ours));
   return out;
-}
-
-/** The pid among `pids` that holds the socket listening on 127.0.0.1:`port`, if any. */
-export function listenerPid(port, pids) {
-  let inode;
-  try {
-    for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 9 && f[3] === "0A" && Number.parseInt(f[1].split(":")[1], 16) === port) inode = f[9];
-    }
-  } catch {
-    return undefined;
-  }
-  if (!inode) return undefined;
-  for (const pid of pids) {
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        try {
-          if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return pid;
-        } catch {}
-      }
-    } catch {}
-  }
-  return undefined;
 }

@@ -125,12 +125,9 @@ export function memoryTable(m) {
 
 /** Where the CPU went in each phase, in percent of one core; "other" is everything else on the machine. */
 export function cpuTable(phases) {
-  const cols = ["client", "origin", "relayProxy", "relayWorker", "relayHost", "agent", "otherProcesses"];
+  const cols = ["client", "origin", "relayWorker", "relayHost", "agent", "otherProcesses"];
   const rows = phases.map((p) => [`${p.phase} (${p.side})`, ...cols.map((c) => fmt(p[c], 0))]);
-  return table(
-    ["CPU, % of one core", "bench client", "origin", "workerd proxy", "workerd relay+DO", "relay node", "agent", "rest of machine"],
-    rows,
-  );
+  return table(["CPU, % of one core", "bench client", "origin", "workerd relay+DO", "relay node", "agent", "rest of machine"], rows);
 }
 
 const LINE_WIDTH = 140;

@@ -18,7 +18,6 @@ import {
   cpuUsage,
   forkModule,
   killAllNow,
-  listenerPid,
   memoryOf,
   processTree,
   spawnNode,
@@ -248,15 +247,12 @@ async function main(results) {
   }
 
   const sampler = startSampler({ relay: relay.pid, agent: agent.pid });
-  let proxyPid = null;
   const workerdPids = () => processTree(relay.pid).filter((pid) => memoryOf(pid)?.comm === "workerd");
   const cpu = {
     groups: {
       client: () => [process.pid],
       origin: () => [origin.proc.pid],
-      // wrangler's proxy worker is a local-dev hop that production does not have: counted apart.
-      relayProxy: () => workerdPids().filter((pid) => pid === proxyPid),
-      relayWorker: () => workerdPids().filter((pid) => pid !== proxyPid),
+      relayWorker: workerdPids,
       relayHost: () => processTree(relay.pid).filter((pid) => !workerdPids().includes(pid)),
       agent: () => processTree(agent.pid),
     },
@@ -265,18 +261,14 @@ async function main(results) {
     errorLines: () => relay.errorLines + agent.errorLines,
   };
   results.cpu = cpu.phases;
-  // wrangler puts its proxy worker (its own workerd) in front of the relay worker; tell them apart.
   const workerd = workerdPids();
-  proxyPid = listenerPid(relayPort, workerd);
   results.relayProcesses = processTree(relay.pid).map((pid) => {
     const m = memoryOf(pid);
     const role =
       pid === relay.pid
-        ? "relay host (node, wrangler)"
+        ? "relay host (node, porthole relay)"
         : m?.comm === "workerd"
-          ? pid === proxyPid
-            ? "workerd: wrangler proxy worker (serves the relay port)"
-            : "workerd: relay worker + Tunnel DO"
+          ? "workerd: relay worker + Tunnel DO (serves the relay port)"
           : m?.comm;
     return { pid, comm: m?.comm, role };
   });
@@ -338,7 +330,7 @@ async function main(results) {
       log(
         `slow reader: ${config.slowReadBytesPerSec / 1e6} MB/s for ${config.slowReadSeconds} s of a ${config.downloadMiB} MiB body (tunnel)`,
       );
-      const relayWorker = workerd.find((pid) => pid !== proxyPid);
+      const relayWorker = workerd[0];
       const baseline = { relayWorkerKiB: memoryOf(relayWorker)?.rssKiB ?? 0, agentKiB: memorySnapshot(relay.pid, agent.pid).rss.agentKiB };
       const from = Date.now();
       results.slowRead = await slowRead(tunnel, {

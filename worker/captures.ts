@@ -36,6 +36,9 @@ export type CaptureView = CaptureSummary & {
 export type StoredCapture = { summary: CaptureSummary; detail: CaptureDetail; requestBody: Uint8Array; responseBody: Uint8Array };
 
 export class CaptureStore {
+  /** What the table holds, kept in memory so a save does not count the table. */
+  private totals: { count: number; bytes: number };
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly limits: { maxCaptures: number; maxStoredBytes: number } = CAPTURE_DEFAULTS,
@@ -45,21 +48,31 @@ export class CaptureStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS capture_bodies (
       id TEXT NOT NULL, dir TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, dir, part))`);
     sql.exec("CREATE TABLE IF NOT EXISTS capture_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    const { n, total } = sql.exec<{ n: number; total: number | null }>("SELECT COUNT(*) AS n, SUM(bytes) AS total FROM captures").one();
+    this.totals = { count: n, bytes: total ?? 0 };
   }
 
-  /** Stores one finished exchange, then evicts the oldest beyond the retention bounds. */
-  save(record: CaptureRecord): void {
+  /**
+   * Stores one exchange, then evicts the oldest beyond the retention bounds. `replaces` says the exchange was
+   * saved before (a WebSocket written when it went quiet), so its old row and body parts go first.
+   */
+  save(record: CaptureRecord, replaces: boolean): void {
     const { summary, detail } = record;
     const detailJson = JSON.stringify(detail);
     const bytes = record.requestBody.byteLength + record.responseBody.byteLength + detailJson.length;
-    this.sql.exec("DELETE FROM capture_bodies WHERE id = ?", summary.id);
+    if (replaces) {
+      const old = this.sql.exec<{ bytes: number }>("DELETE FROM captures WHERE id = ? RETURNING bytes", summary.id).toArray()[0];
+      if (old) this.totals = { count: this.totals.count - 1, bytes: this.totals.bytes - old.bytes };
+      this.sql.exec("DELETE FROM capture_bodies WHERE id = ?", summary.id);
+    }
     this.sql.exec(
-      "INSERT OR REPLACE INTO captures (id, summary, detail, bytes) VALUES (?, ?, ?, ?)",
+      "INSERT INTO captures (id, summary, detail, bytes) VALUES (?, ?, ?, ?)",
       summary.id,
       JSON.stringify(summary),
       detailJson,
       bytes,
     );
+    this.totals = { count: this.totals.count + 1, bytes: this.totals.bytes + bytes };
     this.saveBody(summary.id, "req", record.requestBody);
     this.saveBody(summary.id, "res", record.responseBody);
     this.evict();
@@ -74,7 +87,7 @@ export class CaptureStore {
   }
 
   count(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM captures").one().n;
+    return this.totals.count;
   }
 
   /** How many captures retention has dropped so far. */
@@ -95,9 +108,10 @@ export class CaptureStore {
 
   /** Deletes every capture; returns how many there were. */
   clear(): number {
-    const n = this.count();
+    const n = this.totals.count;
     this.sql.exec("DELETE FROM captures");
     this.sql.exec("DELETE FROM capture_bodies");
+    this.totals = { count: 0, bytes: 0 };
     return n;
   }
 
@@ -121,27 +135,32 @@ export class CaptureStore {
         );
   }
 
+  /** Drops the oldest captures while over a bound, always keeping the newest one. */
   private evict(): void {
-    const { n, total } = this.sql
-      .exec<{ n: number; total: number | null }>("SELECT COUNT(*) AS n, SUM(bytes) AS total FROM captures")
-      .one();
-    let count = n;
-    let bytes = total ?? 0;
     let dropped = 0;
-    while (count > 1 && (count > this.limits.maxCaptures || bytes > this.limits.maxStoredBytes)) {
-      const oldest = this.sql.exec<{ id: string; bytes: number }>("SELECT id, bytes FROM captures ORDER BY id LIMIT 1").one();
-      this.sql.exec("DELETE FROM captures WHERE id = ?", oldest.id);
-      this.sql.exec("DELETE FROM capture_bodies WHERE id = ?", oldest.id);
-      count -= 1;
-      bytes -= oldest.bytes;
-      dropped += 1;
+    let newestDropped = "";
+    while (this.totals.count > 1 && (this.totals.count > this.limits.maxCaptures || this.totals.bytes > this.limits.maxStoredBytes)) {
+      // Over the count, the surplus goes in one statement; over the bytes, one at a time until under.
+      const surplus = Math.max(1, this.totals.count - this.limits.maxCaptures);
+      const gone = this.sql
+        .exec<{ id: string; bytes: number }>(
+          "DELETE FROM captures WHERE id IN (SELECT id FROM captures ORDER BY id LIMIT ?) RETURNING id, bytes",
+          Math.min(surplus, this.totals.count - 1),
+        )
+        .toArray();
+      for (const g of gone) {
+        this.totals = { count: this.totals.count - 1, bytes: this.totals.bytes - g.bytes };
+        if (g.id > newestDropped) newestDropped = g.id;
+      }
+      dropped += gone.length;
     }
-    if (dropped > 0) {
-      this.sql.exec(
-        "INSERT INTO capture_meta (key, value) VALUES ('evicted', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-        dropped,
-      );
-    }
+    if (dropped === 0) return;
+    // Ids sort by age, and the oldest went first: no capture left has an id at or below the newest dropped.
+    this.sql.exec("DELETE FROM capture_bodies WHERE id <= ?", newestDropped);
+    this.sql.exec(
+      "INSERT INTO capture_meta (key, value) VALUES ('evicted', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+      dropped,
+    );
   }
 }
 

@@ -291,9 +291,12 @@ export class HttpExchange {
     this.finished = true;
     this.clearTimer();
     this.keepalive?.stop();
-    this.rejectHead(
-      new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" got no response head for "${this.label}" from the agent.`),
-    );
+    // Built only when a client still waits: an Error's stack trace costs more than the rest of a small request.
+    if (this.settle) {
+      this.rejectHead(
+        new RelayError("local-unreachable", `Tunnel "${this.o.tunnel}" got no response head for "${this.label}" from the agent.`),
+      );
+    }
     this.outbox.cancel();
     // An answer that came before the upload finished: the capture holds only part of the body.
     if (!this.requestDone) this.o.recorder.requestCutShort();

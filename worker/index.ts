@@ -22,8 +22,17 @@ function toTunnel(env: Env, request: Request, route: Route): Promise<Response> {
   return env.TUNNEL.get(env.TUNNEL.idFromName(route.name)).fetch(forwarded);
 }
 
+/**
+ * The client's address: Cloudflare's edge sets CF-Connecting-IP; a local workerd socket gives the peer as
+ * request.cf.clientIp ("addr:port"), which the local relay's tests and proxies in front of it may override
+ * with the header, as they could under wrangler's dev server.
+ */
 function clientIp(request: Request): string {
-  return request.headers.get("CF-Connecting-IP") ?? "";
+  const header = request.headers.get("CF-Connecting-IP");
+  if (header) return header;
+  const peer = (request.cf as { clientIp?: unknown } | undefined)?.clientIp;
+  if (typeof peer !== "string") return "";
+  return /^\[(.*)\]:\d+$/.exec(peer)?.[1] ?? /^([^:]*):\d+$/.exec(peer)?.[1] ?? peer;
 }
 
 // Host mode first: every path on a tunnel host belongs to the tunnel, /_porthole included.
@@ -174,4 +183,13 @@ app.onError((err) => {
   return new Response("The relay failed while handling this request.\n", { status: 500 });
 });
 
-export default app;
+export default {
+  /**
+   * Routes on the normalised URL: Hono matches on the raw request target, where "/t/x/../../_porthole/api" is
+   * still under /t/, while every URL the relay builds from it resolves the dot segments onto the control plane.
+   */
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    const href = new URL(request.url).href;
+    return app.fetch(href === request.url ? request : new Request(href, request), env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -9,7 +9,14 @@ import { type Recorder, RecordingBudget } from "./recorder";
 
 export class TunnelRecords {
   private captures?: CaptureStore;
+  /** Exchanges written before (a WebSocket saved when it went quiet): their next write replaces the row. */
+  private readonly saved = new WeakSet<Recorder>();
   private cachedPolicy?: Policy;
+  /**
+   * The meta table, read once: only this object writes it, and every public request reads it, so a query per
+   * read would be most of a small request's cost. Undefined until read; null while no agent ever connected.
+   */
+  private metaRows?: Map<string, string> | null;
   /** What all of this tunnel's live recordings may hold in memory together. */
   readonly budget = new RecordingBudget(CAPTURE_DEFAULTS.liveBytes);
 
@@ -17,20 +24,18 @@ export class TunnelRecords {
 
   /** True once an agent has connected to this name; until then nothing is stored for it. */
   known(): boolean {
-    return this.ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    return this.metaTable() !== null;
   }
 
   /** Notes an agent's arrival and the settings it asked for; a policy it sent replaces the stored one. */
   connected(name: string, hello: Hello, policy: Policy | undefined): void {
-    const sql = this.ctx.storage.sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    sql.exec(
-      "INSERT OR REPLACE INTO meta (key, value) VALUES ('name', ?), ('connected_at', ?), ('capture_bytes', ?), ('sse_keepalive_ms', ?)",
+    this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.setMeta({
       name,
-      String(Date.now()),
-      String(hello.captureBytes ?? CAPTURE_DEFAULTS.bodyBytes),
-      String(hello.sseKeepaliveMs ?? SSE_KEEPALIVE_MS.default),
-    );
+      connected_at: String(Date.now()),
+      capture_bytes: String(hello.captureBytes ?? CAPTURE_DEFAULTS.bodyBytes),
+      sse_keepalive_ms: String(hello.sseKeepaliveMs ?? SSE_KEEPALIVE_MS.default),
+    });
     if (policy) this.setPolicy(policy);
   }
 
@@ -50,7 +55,7 @@ export class TunnelRecords {
 
   /** Replaces the policy; it outlives the agent, so a reconnect without options keeps it. */
   setPolicy(policy: Policy): void {
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('policy', ?)", JSON.stringify(policy.input));
+    this.setMeta({ policy: JSON.stringify(policy.input) });
     this.cachedPolicy = policy;
   }
 
@@ -78,7 +83,8 @@ export class TunnelRecords {
   save(recorder: Recorder, final = true): void {
     const record = recorder.record();
     try {
-      this.store().save(record);
+      this.store().save(record, this.saved.has(recorder));
+      this.saved.add(recorder);
     } catch (err) {
       console.error(`capture=${record.summary.id} url=${record.summary.url} not stored: ${String(err)}`);
     }
@@ -88,7 +94,27 @@ export class TunnelRecords {
   }
 
   private meta(key: string): string | undefined {
-    if (!this.known()) return undefined;
-    return this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
+    return this.metaTable()?.get(key);
+  }
+
+  private metaTable(): Map<string, string> | null {
+    if (this.metaRows !== undefined) return this.metaRows;
+    const sql = this.ctx.storage.sql;
+    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0;
+    // Not cached while unknown: a name that never had an agent stays one query per probe, and connected() fills it.
+    if (!exists) return null;
+    const rows = sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
+    this.metaRows = new Map(rows.map((r) => [r.key, r.value]));
+    return this.metaRows;
+  }
+
+  /** Writes meta rows, in the table and in memory; the table must exist. */
+  private setMeta(values: Record<string, string>): void {
+    const rows = this.metaTable();
+    if (!rows) throw new Error("setMeta before the meta table exists");
+    for (const [key, value] of Object.entries(values)) {
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+      rows.set(key, value);
+    }
   }
 }

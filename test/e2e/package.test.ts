@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runsWrangler } from "../../agent-cli/wrangler-node";
 import { fetchUrl } from "./harness";
 import { type Origin, startOrigin } from "./origin";
 
@@ -80,12 +79,13 @@ async function startTunnel(command: string, args: string[], cwd: string) {
   return { child, ready };
 }
 
-/** The processes running the installed package's relay child (read from /proc). */
-function relayChildren(): string[] {
-  const script = join(work, "project", "node_modules", "porthole", "dist", "relay-child.mjs");
+/** The processes running the installed package's workerd: the local relay (read from /proc). */
+function relayProcesses(): string[] {
+  const binary = join(work, "project", "node_modules", "@cloudflare");
   return readdirSync("/proc").filter((pid) => {
     try {
-      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(script);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return /^\d+$/.test(pid) && cmdline.includes(binary) && cmdline.includes("workerd");
     } catch {
       return false;
     }
@@ -113,7 +113,7 @@ it("packs the built CLI, the relay's sources and config, and no tests or dev sou
     expect.arrayContaining([
       "bin/porthole.mjs",
       "dist/porthole.mjs",
-      "dist/relay-child.mjs",
+      "dist/relay-worker.mjs",
       "dist/relay-config.json",
       "worker/index.ts",
       "wrangler.toml",
@@ -129,8 +129,8 @@ it("runs `porthole <port>` from the installed package on the system Node: the em
   const { stdout: version } = await run(SYSTEM_NODE, ["--version"]);
   const { child, ready } = await startTunnel(SYSTEM_NODE, [installedCli, String(origin.port), "--json", "--name", "pkg-node"], work);
   try {
-    // A Node too old for wrangler (20 here) runs the relay in a child under the package's own Node 22.
-    expect(relayChildren()).toHaveLength(runsWrangler(version.trim().slice(1)) ? 0 : 1);
+    // The relay is the package's own workerd binary, whatever the Node: one process, gone once the CLI stops.
+    expect(relayProcesses()).toHaveLength(1);
     const res = await fetchUrl(`${ready.pathUrl}/echo?from=${version.trim()}`, { method: "POST", body: "installed" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ method: "POST", url: `/echo?from=${version.trim()}`, length: 9 });
@@ -138,7 +138,7 @@ it("runs `porthole <port>` from the installed package on the system Node: the em
     await stop(child);
   }
   await expect(fetchUrl(`${ready.pathUrl}/echo`)).rejects.toThrow();
-  expect(relayChildren()).toEqual([]);
+  expect(relayProcesses()).toEqual([]);
 }, 60_000);
 
 it("runs `porthole deploy --dry-run` from the installed package on the system Node, offline", async () => {
