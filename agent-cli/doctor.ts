@@ -126,7 +126,7 @@ async function localPort(ctx: Context): Promise<CheckResult> {
   return failed(check, networkCause(error, `tcp://${where}`, DOCTOR_DEFAULTS.localTimeoutMs));
 }
 
-function nodeVersion(ctx: Context): CheckResult {
+function nodeVersion(): CheckResult {
   const check = "node-version";
   const version = process.versions.node;
   const install = "install a current Node LTS (nodejs.org, or nvm install --lts)";

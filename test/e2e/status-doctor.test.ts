@@ -2,7 +2,6 @@
 // proxy that drops WebSocket upgrades or keeps a skewed clock.
 
 import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../worker/protocol";
