@@ -17,7 +17,7 @@ import {
   type RelayFrame,
 } from "../worker/protocol";
 import { AGENT_DEFAULTS, type AgentEvent, AgentFatalError, type AgentOptions, STATS_SIGNAL } from "./agent-contract";
-import { LocalHttp, type StreamContext } from "./forward";
+import { isLoopback, LocalHttp, type StreamContext } from "./forward";
 import { LocalWs } from "./websocket";
 
 export { AGENT_DEFAULTS, type AgentEvent, AgentFatalError, type AgentOptions, STATS_SIGNAL } from "./agent-contract";
@@ -74,6 +74,10 @@ export class Agent {
       headers: { Authorization: `Bearer ${this.o.token}` },
       maxPayload: LIMITS.maxMessageBytes,
       perMessageDeflate: false,
+      // Masking (RFC 6455 §10.3) keeps payloads from reading as requests to an intermediary that sees the
+      // plaintext. Over TLS or loopback there is none, so a zero key, which ws skips: XORing every byte of a
+      // large download was the agent's largest cost. A plain ws:// relay elsewhere keeps random keys.
+      ...(url.protocol === "wss:" || isLoopback(url.hostname) ? { generateMask: (mask: Buffer) => mask.fill(0) } : {}),
     });
     this.ws = ws;
     // Head, body and end of a small response usually leave in one message: one relay event instead of three.

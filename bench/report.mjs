@@ -103,7 +103,7 @@ function errs(pair) {
 export function memoryTable(m) {
   const groups = [
     ["relay runtime (workerd tree)", "relayRuntimeKiB"],
-    ["relay host (node/wrangler)", "relayHostKiB"],
+    ["relay host (node)", "relayHostKiB"],
     ["agent (node)", "agentKiB"],
   ];
   const rows = groups.map(([label, key]) => [

@@ -279,6 +279,26 @@ async function main(results) {
   try {
     memory.afterStart = memorySnapshot(relay.pid, agent.pid).rss;
 
+    // First, on the freshly started relay and agent: the peak then shows what this transfer holds, not what the
+    // allocators kept from the load phases (which the RSS table reports after each phase).
+    if (config.slowReadSeconds > 0 && !flags.profile) {
+      ensureAlive();
+      log(
+        `slow reader: ${config.slowReadBytesPerSec / 1e6} MB/s for ${config.slowReadSeconds} s of a ${config.downloadMiB} MiB body (tunnel)`,
+      );
+      const relayWorker = workerd[0];
+      const baseline = { relayWorkerKiB: memoryOf(relayWorker)?.rssKiB ?? 0, agentKiB: memorySnapshot(relay.pid, agent.pid).rss.agentKiB };
+      const from = Date.now();
+      results.slowRead = await slowRead(tunnel, {
+        bytes: downloadBytes,
+        bytesPerSec: config.slowReadBytesPerSec,
+        seconds: config.slowReadSeconds,
+      });
+      await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
+      const peak = await sampler.peak(from, Date.now(), relay.pid);
+      memory.peakDuringSlowRead = { ...peak, relayWorkerKiB: peak.perProcessPeakKiB.relay[relayWorker] ?? 0, before: baseline };
+    }
+
     results.load = await pair(`GET 1 KiB c=${config.concurrency}`, cpu, (side) =>
       smallLoad(targets[side], {
         concurrency: config.concurrency,
@@ -324,23 +344,6 @@ async function main(results) {
       });
       await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
       memory.peakDuringUpload = await sampler.peak(windows.tunnel.from, windows.tunnel.to + 2 * config.rssSampleMs, relay.pid);
-    }
-    if (config.slowReadSeconds > 0) {
-      ensureAlive();
-      log(
-        `slow reader: ${config.slowReadBytesPerSec / 1e6} MB/s for ${config.slowReadSeconds} s of a ${config.downloadMiB} MiB body (tunnel)`,
-      );
-      const relayWorker = workerd[0];
-      const baseline = { relayWorkerKiB: memoryOf(relayWorker)?.rssKiB ?? 0, agentKiB: memorySnapshot(relay.pid, agent.pid).rss.agentKiB };
-      const from = Date.now();
-      results.slowRead = await slowRead(tunnel, {
-        bytes: downloadBytes,
-        bytesPerSec: config.slowReadBytesPerSec,
-        seconds: config.slowReadSeconds,
-      });
-      await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
-      const peak = await sampler.peak(from, Date.now(), relay.pid);
-      memory.peakDuringSlowRead = { ...peak, relayWorkerKiB: peak.perProcessPeakKiB.relay[relayWorker] ?? 0, before: baseline };
     }
     if (config.fleetStreams > 0) {
       results.fleet = await pair(`${config.fleetStreams} SSE + ${config.fleetRequests} GET`, cpu, (side) =>
@@ -454,7 +457,7 @@ function report(results) {
     const b = results.memory.peakDuringSlowRead.before;
     const mib = (kib) => (kib / 1024).toFixed(1);
     out.push(
-      `Slow reader (tunnel): read ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds} s (${s.mbPerSec} MB/s)${s.error ? `, error ${s.error}` : ""}; peaks are over that window, from RSS before it of relay worker+DO ${mib(b.relayWorkerKiB)} MiB, agent ${mib(b.agentKiB)} MiB.`,
+      `Slow reader (tunnel): read ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds} s (${s.mbPerSec} MB/s)${s.error ? `, error ${s.error}` : ""}; run first, on the fresh relay and agent; peaks are over that window, from RSS before it of relay worker+DO ${mib(b.relayWorkerKiB)} MiB, agent ${mib(b.agentKiB)} MiB.`,
       "",
     );
   }
