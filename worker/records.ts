@@ -11,6 +11,8 @@ export class TunnelRecords {
   private captures?: CaptureStore;
   /** Exchanges written before (a WebSocket saved when it went quiet): their next write replaces the row. */
   private readonly saved = new WeakSet<Recorder>();
+  private queue: { recorder: Recorder; final: boolean }[] = [];
+  private flushTimer?: ReturnType<typeof setTimeout>;
   private cachedPolicy?: Policy;
   /**
    * The meta table, read once: only this object writes it, and every public request reads it, so a query per
@@ -71,19 +73,38 @@ export class TunnelRecords {
     return value === undefined ? null : Number(value);
   }
 
+  /** The capture store, with every exchange that has ended written to it. */
   store(): CaptureStore {
-    this.captures ??= new CaptureStore(this.ctx.storage.sql);
-    return this.captures;
+    this.flush();
+    return this.captureStore();
   }
 
   /**
-   * Writes an exchange. `final` is its one write when it ends, which also tells the feed; a
+   * Queues an exchange for writing. `final` is its last write, when it ends, which also tells the feed; a
    * long-lived WebSocket is also written when it goes quiet, so a hibernation loses nothing.
+   *
+   * Not written in this event: a write holds the object's outgoing messages until it commits (the output gate),
+   * so a save in the event that ends an exchange delayed that response and every frame queued behind it.
+   * Queued saves go together in a task of their own, and reads of the store write the queue first.
    */
   save(recorder: Recorder, final = true): void {
+    this.queue.push({ recorder, final });
+    this.flushTimer ??= setTimeout(() => this.flush(), 0);
+  }
+
+  /** Writes the queued exchanges, in the order they were queued. */
+  private flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const queue = this.queue;
+    this.queue = [];
+    for (const { recorder, final } of queue) this.write(recorder, final);
+  }
+
+  private write(recorder: Recorder, final: boolean): void {
     const record = recorder.record();
     try {
-      this.store().save(record, this.saved.has(recorder));
+      this.captureStore().save(record, this.saved.has(recorder));
       this.saved.add(recorder);
     } catch (err) {
       console.error(`capture=${record.summary.id} url=${record.summary.url} not stored: ${String(err)}`);
@@ -91,6 +112,11 @@ export class TunnelRecords {
     if (!final) return;
     recorder.release();
     broadcast(this.ctx, { type: "end", capture: record.summary });
+  }
+
+  private captureStore(): CaptureStore {
+    this.captures ??= new CaptureStore(this.ctx.storage.sql);
+    return this.captures;
   }
 
   private meta(key: string): string | undefined {

@@ -171,13 +171,21 @@ describe("capture contents", () => {
 });
 
 describe("retention", () => {
-  it("keeps the last 1000 exchanges and reports how many it evicted", async () => {
+  it("keeps at least the last 1000 exchanges, evicting in batches of 50, and reports how many it evicted", async () => {
     await tunnel("cap-retain");
     const url = hostUrl(relay, "cap-retain", "/status/204");
-    for (let batch = 0; batch < 1005; batch += 15) {
-      await Promise.all(Array.from({ length: Math.min(15, 1005 - batch) }, () => fetchUrl(url).then((r) => r.arrayBuffer())));
-    }
-    await expect.poll(async () => (await list("cap-retain")).evicted, { timeout: 10_000 }).toBe(5);
+    const send = async (from: number, to: number) => {
+      for (let batch = from; batch < to; batch += 15) {
+        await Promise.all(Array.from({ length: Math.min(15, to - batch) }, () => fetchUrl(url).then((r) => r.arrayBuffer())));
+      }
+    };
+    // 1049 stay: eviction waits for a batch of 50 over the bound.
+    await send(0, 1049);
+    await expect.poll(async () => (await list("cap-retain")).total, { timeout: 10_000 }).toBe(1049);
+    expect((await list("cap-retain")).evicted).toBe(0);
+    // The 1050th drops the oldest 50 at once.
+    await send(1049, 1050);
+    await expect.poll(async () => (await list("cap-retain")).evicted, { timeout: 10_000 }).toBe(50);
     const after = await list("cap-retain");
     expect(after.total).toBe(1000);
     expect(after.captures).toHaveLength(1000);
