@@ -3,7 +3,7 @@
 // works on any Node the CLI runs on, and no dev proxy sits between the public socket and the Worker.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,6 +45,26 @@ function workerdBinary(): string {
 function scratchRoot(): string {
   const shm = "/dev/shm";
   return process.platform === "linux" && existsSync(shm) ? shm : tmpdir();
+}
+
+/**
+ * Removes the work directories of local relays whose CLI died without cleaning up (SIGKILL): each is named
+ * after its CLI's pid, and on tmpfs a leftover one would hold memory until reboot.
+ */
+function sweepStale(root: string): void {
+  for (const entry of readdirSync(root)) {
+    const pid = Number(/^porthole-relay-(\d+)-/.exec(entry)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      // Only a pid that is gone; another user's directory stays, whether its owner lives or not.
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") continue;
+      try {
+        rmSync(join(root, entry), { recursive: true, force: true });
+      } catch {}
+    }
+  }
 }
 
 /** Kills workerd when this process dies, even by SIGKILL, where util-linux's setpriv exists (Linux). */
@@ -111,7 +131,9 @@ export async function startLocalRelay(o: LocalRelayOptions): Promise<LocalRelay>
   const bundle = join(packageRoot(), "dist", "relay-worker.mjs");
   if (!existsSync(bundle)) throw new Error(`Cannot start the local relay: ${bundle} is missing; run "npm run build" in ${packageRoot()}.`);
   const config = baseRelayConfig();
-  const dir = mkdtempSync(join(scratchRoot(), "porthole-relay-"));
+  const root = scratchRoot();
+  sweepStale(root);
+  const dir = mkdtempSync(join(root, `porthole-relay-${process.pid}-`));
   const remove = () => {
     process.off("exit", remove);
     rmSync(dir, { recursive: true, force: true });

@@ -23,9 +23,9 @@ function toTunnel(env: Env, request: Request, route: Route): Promise<Response> {
 }
 
 /**
- * The client's address: Cloudflare's edge sets CF-Connecting-IP; a local workerd socket gives the peer as
- * request.cf.clientIp ("addr:port"), which the local relay's tests and proxies in front of it may override
- * with the header, as they could under wrangler's dev server.
+ * The client's address. Cloudflare's edge sets CF-Connecting-IP (replacing any a client sent). A local relay's
+ * workerd socket gives the peer as request.cf.clientIp ("addr:port"); there the header, when sent, still wins,
+ * as it did under wrangler's dev server, which is why the README calls IP rules advisory on a local relay.
  */
 function clientIp(request: Request): string {
   const header = request.headers.get("CF-Connecting-IP");

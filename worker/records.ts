@@ -16,9 +16,9 @@ export class TunnelRecords {
   private cachedPolicy?: Policy;
   /**
    * The meta table, read once: only this object writes it, and every public request reads it, so a query per
-   * read would be most of a small request's cost. Undefined until read; null while no agent ever connected.
+   * read would be most of a small request's cost. Undefined until read, and while no agent ever connected.
    */
-  private metaRows?: Map<string, string> | null;
+  private metaRows?: Map<string, string>;
   /** What all of this tunnel's live recordings may hold in memory together. */
   readonly budget = new RecordingBudget(CAPTURE_DEFAULTS.liveBytes);
 
