@@ -19,7 +19,7 @@ const NODE_PACKAGES: Record<string, string> = {
 };
 
 /** Whether a Node of this version can run wrangler. */
-export function runsWrangler(version: string = process.versions.node): boolean {
+function runsWrangler(version: string = process.versions.node): boolean {
   const [major = 0, minor = 0] = version.split(".").map(Number);
   return major > WRANGLER_NODE.major || (major === WRANGLER_NODE.major && minor >= WRANGLER_NODE.minor);
 }
