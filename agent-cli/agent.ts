@@ -9,7 +9,7 @@ import {
   assertNever,
   CloseCode,
   decodeRelayMessage,
-  encodeFrame,
+  encodeFrameParts,
   HEARTBEAT,
   LIMITS,
   PROTOCOL_VERSION,
@@ -156,7 +156,7 @@ export class Agent {
   }
 
   private send(f: AgentFrame): void {
-    this.batcher?.push(encodeFrame(f));
+    this.batcher?.push(encodeFrameParts(f));
   }
 
   private get heartbeatMs(): number {

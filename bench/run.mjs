@@ -33,9 +33,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const envNumber = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 
-const args = new Set(process.argv.slice(2));
-/** --json writes bench/results.json; --profile runs only the small-GET load with the agent under --cpu-prof. */
-const flags = { json: args.has("--json"), profile: args.has("--profile") };
+const args = process.argv.slice(2);
+const PROFILED = ["get", "download", "upload"];
+const profileArg = args.find((a) => a === "--profile" || a.startsWith("--profile="));
+/** --json writes bench/results.json; --profile[=get|download|upload] runs only that scenario with the agent under --cpu-prof. */
+const flags = { json: args.includes("--json"), profile: profileArg ? (profileArg.split("=")[1] ?? "get") : null };
+if (flags.profile && !PROFILED.includes(flags.profile)) {
+  process.stderr.write(`bench: --profile takes one of ${PROFILED.join(", ")}, not "${flags.profile}"\n`);
+  process.exit(2);
+}
+/** Whether a scenario runs: all of them, or only the profiled one. */
+const runs = (scenario) => !flags.profile || flags.profile === scenario;
 
 const config = {
   concurrency: envNumber("BENCH_CONCURRENCY", 32),
@@ -299,43 +307,48 @@ async function main(results) {
       memory.peakDuringSlowRead = { ...peak, relayWorkerKiB: peak.perProcessPeakKiB.relay[relayWorker] ?? 0, before: baseline };
     }
 
-    results.load = await pair(`GET 1 KiB c=${config.concurrency}`, cpu, (side) =>
-      smallLoad(targets[side], {
-        concurrency: config.concurrency,
-        durationMs: config.loadSeconds * 1000,
-        warmupMs: config.warmupSeconds * 1000,
-      }),
-    );
-    if (flags.profile) return;
-    results.latency = await pair("latency c=1", cpu, (side) =>
-      sequentialLatency(targets[side], { count: config.latencyRequests, warmup: config.latencyWarmup, maxMs: 30_000 }),
-    );
-    results.sse = await pair("SSE", cpu, (side) => sseDelay(targets[side], { n: config.sseEvents, interval: config.sseIntervalMs }));
+    if (runs("get")) {
+      results.load = await pair(`GET 1 KiB c=${config.concurrency}`, cpu, (side) =>
+        smallLoad(targets[side], {
+          concurrency: config.concurrency,
+          durationMs: config.loadSeconds * 1000,
+          warmupMs: config.warmupSeconds * 1000,
+        }),
+      );
+    }
+    if (!flags.profile) {
+      results.latency = await pair("latency c=1", cpu, (side) =>
+        sequentialLatency(targets[side], { count: config.latencyRequests, warmup: config.latencyWarmup, maxMs: 30_000 }),
+      );
+      results.sse = await pair("SSE", cpu, (side) => sseDelay(targets[side], { n: config.sseEvents, interval: config.sseIntervalMs }));
+    }
 
     const timeoutMs = config.transferTimeoutSeconds * 1000;
-    const before = memorySnapshot(relay.pid, agent.pid);
-    memory.beforeDownload = before.rss;
-    memory.hwmBeforeDownload = before.hwm;
-    memory.peakBeforeDownload = await sampler.peak(t0, Date.now(), relay.pid);
     const windows = {};
-    results.download = await pair(`download ${config.downloadMiB} MiB`, cpu, async (side) => {
-      windows[side] = { from: Date.now() };
-      const r = await downloadWithProbes(targets[side], {
-        bytes: downloadBytes,
-        expectedSha256: downloadSha,
-        timeoutMs,
-        everyMs: config.probeEveryMs,
+    if (runs("download")) {
+      const before = memorySnapshot(relay.pid, agent.pid);
+      memory.beforeDownload = before.rss;
+      memory.hwmBeforeDownload = before.hwm;
+      memory.peakBeforeDownload = await sampler.peak(t0, Date.now(), relay.pid);
+      results.download = await pair(`download ${config.downloadMiB} MiB`, cpu, async (side) => {
+        windows[side] = { from: Date.now() };
+        const r = await downloadWithProbes(targets[side], {
+          bytes: downloadBytes,
+          expectedSha256: downloadSha,
+          timeoutMs,
+          everyMs: config.probeEveryMs,
+        });
+        windows[side].to = Date.now();
+        return r;
       });
-      windows[side].to = Date.now();
-      return r;
-    });
-    await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
-    memory.peakDuringDownload = await sampler.peak(windows.tunnel.from, windows.tunnel.to + 2 * config.rssSampleMs, relay.pid);
-    const afterDl = memorySnapshot(relay.pid, agent.pid);
-    memory.afterDownload = afterDl.rss;
-    memory.hwmAfterDownload = afterDl.hwm;
+      await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
+      memory.peakDuringDownload = await sampler.peak(windows.tunnel.from, windows.tunnel.to + 2 * config.rssSampleMs, relay.pid);
+      const afterDl = memorySnapshot(relay.pid, agent.pid);
+      memory.afterDownload = afterDl.rss;
+      memory.hwmAfterDownload = afterDl.hwm;
+    }
 
-    if (config.uploadMiB > 0) {
+    if (config.uploadMiB > 0 && runs("upload")) {
       results.upload = await pair(`upload ${config.uploadMiB} MiB`, cpu, async (side) => {
         windows[side] = { from: Date.now() };
         const r = await upload(targets[side], { block, bytes: uploadBytes, expectedSha256: uploadSha, timeoutMs });
@@ -345,7 +358,7 @@ async function main(results) {
       await new Promise((r) => setTimeout(r, 2 * config.rssSampleMs));
       memory.peakDuringUpload = await sampler.peak(windows.tunnel.from, windows.tunnel.to + 2 * config.rssSampleMs, relay.pid);
     }
-    if (config.fleetStreams > 0) {
+    if (config.fleetStreams > 0 && !flags.profile) {
       results.fleet = await pair(`${config.fleetStreams} SSE + ${config.fleetRequests} GET`, cpu, (side) =>
         sseFleet(targets[side], {
           streams: config.fleetStreams,

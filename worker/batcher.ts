@@ -1,6 +1,7 @@
-// Packing frames into WebSocket messages, and joining bytes. Platform-neutral, like protocol.ts.
+// Packing frames into WebSocket messages. Platform-neutral, like protocol.ts.
 
-import { LIMITS } from "./protocol";
+import { concatBytes } from "./bytes";
+import { byteLength, LIMITS } from "./protocol";
 
 /**
  * Packs the frames sent in one turn into a single message. `schedule` runs the flush after the
@@ -17,11 +18,12 @@ export class FrameBatcher {
     private readonly schedule: (flush: () => void) => void,
   ) {}
 
-  /** Queues one encoded frame. */
-  push(encoded: Uint8Array): void {
-    if (this.size + encoded.byteLength > LIMITS.maxMessageBytes) this.flush();
-    this.parts.push(encoded);
-    this.size += encoded.byteLength;
+  /** Queues one frame, as encodeFrameParts laid it out. */
+  push(frame: Uint8Array[]): void {
+    const size = byteLength(frame);
+    if (this.size + size > LIMITS.maxMessageBytes) this.flush();
+    this.parts.push(...frame);
+    this.size += size;
     if (this.scheduled) return;
     this.scheduled = true;
     this.schedule(() => {
@@ -38,16 +40,4 @@ export class FrameBatcher {
     this.size = 0;
     this.write(message);
   }
-}
-
-/** Joins byte arrays of known total size; a single part is returned as is, without a copy. */
-export function concatBytes(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

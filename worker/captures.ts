@@ -1,7 +1,7 @@
 // The capture store: the tunnel's SQLite, written once per exchange, with bounded retention.
 // SQLite rows hold at most 2 MB, so bodies are split into parts.
 
-import { concatBytes } from "./batcher";
+import { concatBytes } from "./bytes";
 import type { CaptureDetail, CaptureEvent, CaptureRecord, CaptureSummary } from "./capture-model";
 import type { HeaderList } from "./protocol";
 import { asText, toBase64 } from "./recorder";

@@ -1,6 +1,7 @@
 // One public request carried over the agent socket: an HTTP request/response pair, or a
 // WebSocket upgrade until the local server accepts or refuses it.
 
+import { chunkReader } from "./body-reader";
 import type { Outcome } from "./capture-model";
 import { RelayError } from "./errors";
 import { Inbox, Outbox } from "./flow";
@@ -191,7 +192,7 @@ export class HttpExchange {
 
   /** Streams the request body to the agent, reading only while the agent has granted credit. */
   private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = body.getReader();
+    const reader = chunkReader(body);
     try {
       for (;;) {
         await this.outbox.drained();

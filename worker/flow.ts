@@ -3,7 +3,7 @@
 // after it has handed bytes on downstream. Memory per stream is therefore bounded by the
 // window in each direction, whatever the body size.
 
-import { concatBytes } from "./batcher";
+import { concatBytes } from "./bytes";
 import { CloseCode, LIMITS, ProtocolError } from "./protocol";
 
 /**

@@ -3,6 +3,7 @@
 
 import { redactCredentials } from "./access";
 import type { AgentLink } from "./agent-link";
+import { capped } from "./body-reader";
 import type { Settings } from "./env";
 import { RelayError } from "./errors";
 import { HttpExchange } from "./exchange";
@@ -150,16 +151,7 @@ export class Forwarder {
     }
     // workerd holds a declared body to its Content-Length, so only an undeclared one needs counting.
     if (body === null || declared >= 0) return body;
-    let seen = 0;
-    return body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen > limit) controller.error(tooLarge(`over ${limit} bytes, sent without a Content-Length`));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
+    return capped(body, limit, () => tooLarge(`over ${limit} bytes, sent without a Content-Length`));
   }
 
   /** Resolves when an agent is ready; holds the request through the reconnect grace, then fails. */

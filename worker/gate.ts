@@ -2,7 +2,7 @@
 // rules, then its webhook signature. A refusal is a RelayError the caller records and answers.
 
 import { checkAccess, consumesAuthorization, RateLimiter } from "./access";
-import { concatBytes } from "./batcher";
+import { concatBytes } from "./bytes";
 import type { Verification } from "./capture-model";
 import { RelayError } from "./errors";
 import { type Policy, PolicyError } from "./policy";

@@ -7,6 +7,8 @@
 // Stream 0 carries connection frames (hello, ready, error, goaway). Heads and control payloads
 // are JSON; body bytes are raw. There is no base64 anywhere.
 
+import { concatBytes } from "./bytes";
+
 /** Bumped on any incompatible change; the hello handshake rejects a mismatch. */
 export const PROTOCOL_VERSION = 2;
 
@@ -170,21 +172,40 @@ export class ProtocolError extends Error {
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Lays out one frame; exported so tests can build malformed frames byte by byte. */
-export function frame(type: number, stream: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
+/** Lays out a frame's header for a payload of `length` bytes, with room for `extra` payload bytes after it. */
+function header(type: number, stream: number, length: number, extra = 0): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + extra);
   const view = new DataView(out.buffer);
   view.setUint8(0, type);
   view.setUint32(1, stream);
-  view.setUint32(5, payload.byteLength);
+  view.setUint32(5, length);
+  return out;
+}
+
+/** Lays out one frame; exported so tests can build malformed frames byte by byte. */
+export function frame(type: number, stream: number, payload: Uint8Array): Uint8Array {
+  const out = header(type, stream, payload.byteLength, payload.byteLength);
   out.set(payload, HEADER_BYTES);
   return out;
 }
 
-const json = (type: number, stream: number, value: unknown) => frame(type, stream, utf8.encode(JSON.stringify(value)));
+/** A frame with a JSON payload, as the one part encodeFrameParts returns for it. */
+const json = (type: number, stream: number, value: unknown) => [frame(type, stream, utf8.encode(JSON.stringify(value)))];
+
+/** Total bytes of a frame's parts. */
+export const byteLength = (parts: Uint8Array[]): number => parts.reduce((n, p) => n + p.byteLength, 0);
 
 /** Encodes one frame for the wire. */
 export function encodeFrame(f: Frame): Uint8Array {
+  const parts = encodeFrameParts(f);
+  return concatBytes(parts, byteLength(parts));
+}
+
+/**
+ * Encodes one frame as the pieces that follow each other on the wire. Body bytes are referenced, not
+ * copied, so whoever packs the message copies them once (or not at all, when it sends pieces as fragments).
+ */
+export function encodeFrameParts(f: Frame): Uint8Array[] {
   switch (f.type) {
     case "hello":
       return json(FrameType.hello, 0, {
@@ -215,25 +236,24 @@ export function encodeFrame(f: Frame): Uint8Array {
         body: f.body,
       });
     case "data":
-      return frame(FrameType.data, f.stream, f.chunk);
+      return [header(FrameType.data, f.stream, f.chunk.byteLength), f.chunk];
     case "end":
-      return frame(FrameType.end, f.stream, new Uint8Array(0));
+      return [header(FrameType.end, f.stream, 0)];
     case "reset":
       return json(FrameType.reset, f.stream, { code: f.code, message: f.message });
     case "credit": {
-      const payload = new Uint8Array(4);
-      new DataView(payload.buffer).setUint32(0, f.bytes);
-      return frame(FrameType.credit, f.stream, payload);
+      const out = header(FrameType.credit, f.stream, 4, 4);
+      new DataView(out.buffer).setUint32(HEADER_BYTES, f.bytes);
+      return [out];
     }
     case "ws-open":
       return json(FrameType.wsOpen, f.stream, { path: f.path, headers: f.headers, protocols: f.protocols });
     case "ws-accept":
       return json(FrameType.wsAccept, f.stream, { protocol: f.protocol });
     case "ws-message": {
-      const out = frame(FrameType.wsMessage, f.stream, new Uint8Array(1 + f.chunk.byteLength));
-      out[HEADER_BYTES] = (f.binary ? 1 : 0) | (f.fin ? 2 : 0);
-      out.set(f.chunk, HEADER_BYTES + 1);
-      return out;
+      const head = header(FrameType.wsMessage, f.stream, 1 + f.chunk.byteLength, 1);
+      head[HEADER_BYTES] = (f.binary ? 1 : 0) | (f.fin ? 2 : 0);
+      return [head, f.chunk];
     }
     case "ws-close":
       return json(FrameType.wsClose, f.stream, { code: f.code, reason: f.reason });

@@ -1,7 +1,7 @@
 // Records one exchange in memory while it streams, and hands back the finished capture. Taps copy
 // at most the capture cap per direction, so recording costs no more than that whatever the body size.
 
-import { concatBytes } from "./batcher";
+import { concatBytes } from "./bytes";
 import type { CaptureEvent, CaptureRecord, CaptureSummary, Outcome, Verification } from "./capture-model";
 import { headerValue } from "./headers";
 import type { HeaderList } from "./protocol";

@@ -1,6 +1,6 @@
 // Deterministic randomness for property-style tests: a failing seed reproduces exactly.
 
-import { concatBytes } from "../../worker/batcher";
+import { concatBytes } from "../../worker/bytes";
 
 /** mulberry32: a small seeded PRNG returning floats in [0, 1). */
 export function prng(seed: number): () => number {

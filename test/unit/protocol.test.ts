@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { concatBytes, FrameBatcher } from "../../worker/batcher";
+import { FrameBatcher } from "../../worker/batcher";
+import { concatBytes } from "../../worker/bytes";
 import {
   type AgentFrame,
   CloseCode,
   decodeAgentMessage,
   decodeRelayMessage,
   encodeFrame,
+  encodeFrameParts,
   FrameType,
   frame,
   HEADER_BYTES,
@@ -100,6 +102,19 @@ describe("frame layout", () => {
       12,
       13,
     ]);
+  });
+
+  it("lays out body frames as a header and the body itself, uncopied, which encodeFrame joins", () => {
+    const chunk = Uint8Array.of(9, 8, 7);
+    for (const f of [
+      { type: "data", stream: 3, chunk },
+      { type: "ws-message", stream: 3, binary: true, fin: true, chunk },
+    ] as const) {
+      const parts = encodeFrameParts(f);
+      expect(parts).toHaveLength(2);
+      expect(parts[1]).toBe(chunk);
+      expect(encodeFrame(f)).toEqual(concatBytes(parts, parts[0]!.byteLength + chunk.byteLength));
+    }
   });
 
   it("writes ws-message flags as bit 0 binary, bit 1 fin", () => {
@@ -591,7 +606,7 @@ describe("FrameBatcher", () => {
         flushLater = fn;
       },
     );
-    const frames = [encodeFrame({ type: "end", stream: 1 }), encodeFrame({ type: "credit", stream: 2, bytes: 9 })];
+    const frames = [encodeFrameParts({ type: "end", stream: 1 }), encodeFrameParts({ type: "credit", stream: 2, bytes: 9 })];
     for (const f of frames) batcher.push(f);
     expect(sent).toEqual([]);
     flushLater?.();
@@ -600,9 +615,9 @@ describe("FrameBatcher", () => {
       { type: "end", stream: 1 },
       { type: "credit", stream: 2, bytes: 9 },
     ]);
-    batcher.push(frames[0] as Uint8Array);
+    batcher.push(frames[0] as Uint8Array[]);
     flushLater?.();
-    expect(sent[1]).toBe(frames[0]);
+    expect(sent[1]).toBe(frames[0]?.[0]);
   });
 
   it("never builds a message over LIMITS.maxMessageBytes", () => {
@@ -612,7 +627,7 @@ describe("FrameBatcher", () => {
       () => {},
     );
     const chunk = new Uint8Array(LIMITS.maxChunkBytes);
-    for (let i = 0; i < 40; i++) batcher.push(encodeFrame({ type: "data", stream: 1, chunk }));
+    for (let i = 0; i < 40; i++) batcher.push(encodeFrameParts({ type: "data", stream: 1, chunk }));
     batcher.flush();
     expect(sent.every((m) => m.byteLength <= LIMITS.maxMessageBytes)).toBe(true);
     expect(sent.reduce((n, m) => n + decodeAgentMessage(m).length, 0)).toBe(40);

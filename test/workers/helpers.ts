@@ -2,7 +2,7 @@
 // mailbox that turns socket events into "await the next item that matches".
 
 import { exports } from "cloudflare:workers";
-import { concatBytes } from "../../worker/batcher";
+import { concatBytes } from "../../worker/bytes";
 
 export const RELAY = "http://relay.test";
 export const TOKEN = "test-token";

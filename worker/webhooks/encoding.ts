@@ -2,7 +2,7 @@
 // (TextEncoder, atob, btoa). Decoders return undefined on malformed input: a signature that does
 // not decode is a mismatch, never an exception.
 
-import { concatBytes } from "../batcher";
+import { concatBytes } from "../bytes";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
