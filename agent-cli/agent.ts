@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import { FrameBatcher } from "../worker/batcher";
+import { CreditPool } from "../worker/flow";
 import {
   type AgentFrame,
   assertNever,
@@ -35,6 +36,8 @@ export class Agent {
   private ws?: WebSocket;
   private batcher?: FrameBatcher;
   private readonly streams = new Map<number, LocalHttp | LocalWs>();
+  /** Credit for widening fast uploads (see WIDEN), shared by every stream of this agent. */
+  private readonly credit = new CreditPool();
   private attempt = 0;
   private stopped = false;
   private heartbeat?: NodeJS.Timeout;
@@ -256,6 +259,7 @@ export class Agent {
       target: this.o.target,
       hostHeader: this.o.hostHeader ?? "rewrite",
       send: (frame) => this.send(frame),
+      credit: this.credit,
       onDone: (summary) => {
         this.streams.delete(stream);
         const durationMs = Math.round((performance.now() - started) * 10) / 10;

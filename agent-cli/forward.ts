@@ -2,9 +2,9 @@
 
 import http from "node:http";
 import https from "node:https";
-import { Inbox, Outbox } from "../worker/flow";
+import { type CreditPool, Inbox, Outbox } from "../worker/flow";
 import { applyHost, type HostHeaderMode, stripHopByHop } from "../worker/headers";
-import type { AgentFrame, HeaderList, RequestHead, ResetCode } from "../worker/protocol";
+import { type AgentFrame, type HeaderList, LIMITS, type RequestHead, type ResetCode } from "../worker/protocol";
 import type { Target } from "./target";
 
 /** What a stream needs from the agent around it. */
@@ -12,6 +12,8 @@ export type StreamContext = {
   target: Target;
   hostHeader: HostHeaderMode;
   send: (frame: AgentFrame) => void;
+  /** The agent's credit for widening fast uploads (see WIDEN). */
+  credit: CreditPool;
   /** Called once when the stream ends, with a summary for the console. */
   onDone: (summary: { status: number; bytesIn: number; bytesOut: number; error?: string }) => void;
 };
@@ -115,7 +117,7 @@ export function pumpResponse(
 /** One relayed HTTP request to the local target. */
 export class LocalHttp {
   private readonly req: http.ClientRequest;
-  private readonly inbox = new Inbox();
+  private readonly inbox: Inbox;
   private outbox?: Outbox;
   private status = 0;
   private bytesIn = 0;
@@ -127,6 +129,7 @@ export class LocalHttp {
     private readonly ctx: StreamContext,
   ) {
     const { target } = ctx;
+    this.inbox = new Inbox(LIMITS.initialWindow, ctx.credit);
     const headers = wireHeaders(applyHost(stripHopByHop(head.headers), ctx.hostHeader, target.host));
     const request = target.protocol === "https:" ? https.request : http.request;
     // The path is always origin-form on the configured target: "//evil.example/x" stays a path there.
@@ -196,6 +199,8 @@ export class LocalHttp {
   private finish(error?: string): void {
     if (this.done) return;
     this.done = true;
+    // The local socket took every byte it was given credit for, so what was lent is free again.
+    this.inbox.close();
     // A server that answered before reading the whole upload must not keep a pooled socket busy.
     if (!this.req.writableEnded) this.req.destroy();
     this.outbox?.cancel();

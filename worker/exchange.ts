@@ -4,8 +4,8 @@
 import { chunkReader } from "./body-reader";
 import type { Outcome } from "./capture-model";
 import { RelayError } from "./errors";
-import { Inbox, Outbox } from "./flow";
-import type { HeaderList, RelayFrame, Reset, ResetCode, ResponseHead, WsAccept } from "./protocol";
+import { type CreditPool, Inbox, Outbox } from "./flow";
+import { type HeaderList, LIMITS, type RelayFrame, type Reset, type ResetCode, type ResponseHead, type WsAccept } from "./protocol";
 import type { Recorder } from "./recorder";
 import { SseKeepalive } from "./sse-keepalive";
 
@@ -39,6 +39,8 @@ export type ExchangeOptions = {
   sseKeepaliveMs: number;
   /** Called once, when the exchange leaves memory, with how it ended. */
   onDone: (outcome: Outcome, error?: string) => void;
+  /** The tunnel's credit for widening fast downloads (see WIDEN). */
+  credit: CreditPool;
 };
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
@@ -75,7 +77,7 @@ export class HttpExchange {
   /** Writes into the public response that the client has not read yet. */
   private unreadWrites = 0;
   private keepalive?: SseKeepalive;
-  private readonly inbox = new Inbox();
+  private readonly inbox: Inbox;
   private readonly outbox: Outbox;
   private finished = false;
   /** True once the whole request body went to the agent (or there was none). */
@@ -83,6 +85,7 @@ export class HttpExchange {
 
   constructor(private readonly o: ExchangeOptions) {
     this.requestDone = o.body === null;
+    this.inbox = new Inbox(LIMITS.initialWindow, o.credit);
     this.outbox = new Outbox(
       (chunk) => o.send({ type: "data", stream: o.id, chunk }),
       () => o.send({ type: "end", stream: o.id }),
@@ -299,6 +302,10 @@ export class HttpExchange {
       );
     }
     this.outbox.cancel();
+    // Lent window goes back once the client has read the body: until then its bytes are still held here.
+    const repay = () => this.inbox.close();
+    if (this.writer) this.writer.closed.then(repay, repay);
+    else repay();
     // An answer that came before the upload finished: the capture holds only part of the body.
     if (!this.requestDone) this.o.recorder.requestCutShort();
     this.o.onDone(outcome, error);

@@ -8,6 +8,7 @@ import type { Settings } from "./env";
 import { RelayError } from "./errors";
 import { HttpExchange } from "./exchange";
 import { broadcast } from "./feed";
+import { CreditPool } from "./flow";
 import { type TunnelGate, verdictLine } from "./gate";
 import { addForwarded, stripForWebSocket, stripHopByHop } from "./headers";
 import type { HeaderList } from "./protocol";
@@ -34,6 +35,8 @@ export type ForwarderDeps = {
 
 /** Carries public requests to the agent. */
 export class Forwarder {
+  private readonly credit = new CreditPool();
+
   constructor(private readonly d: ForwarderDeps) {}
 
   /** Carries one public request to the agent; the capture id names its record in the store. */
@@ -109,6 +112,7 @@ export class Forwarder {
       recorder,
       pathMode: route.mode === "path",
       sseKeepaliveMs: d.records.sseKeepaliveMs(),
+      credit: this.credit,
       onDone: (outcome, error) => {
         d.exchanges.delete(id);
         if (d.exchanges.size === 0) d.link.disarmWatchdog();

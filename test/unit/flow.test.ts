@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { Inbox, MessageAssembler, Outbox } from "../../worker/flow";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CreditPool, Inbox, MessageAssembler, Outbox, WIDEN } from "../../worker/flow";
 import { CloseCode, LIMITS, ProtocolError } from "../../worker/protocol";
 import { bytes, concat, int, prng } from "./prng";
 
@@ -367,6 +367,68 @@ describe("Inbox", () => {
       const threshold = Math.max(1, Math.floor(window / 4));
       expect(window - granted, `seed ${seed} window ${window}`).toBeLessThan(threshold);
     }
+  });
+});
+
+describe("Inbox widening (WIDEN)", () => {
+  const W = LIMITS.initialWindow;
+  const extra = WIDEN.toBytes - W;
+  afterEach(() => vi.useRealTimers());
+
+  /** Receives and hands on `bytes` in 64 KiB pieces, `msPerPiece` apart; returns the credit granted. */
+  function move(inbox: Inbox, bytes: number, msPerPiece = 0): number {
+    let granted = 0;
+    for (let at = 0; at < bytes; at += LIMITS.maxChunkBytes) {
+      const n = Math.min(LIMITS.maxChunkBytes, bytes - at);
+      inbox.accept(n);
+      vi.advanceTimersByTime(msPerPiece);
+      granted += inbox.release(n);
+    }
+    return granted;
+  }
+
+  it("lends a stream that hands on its first window quickly the rest of WIDEN.toBytes, once, and takes it back on close", () => {
+    vi.useFakeTimers();
+    const pool = new CreditPool(10 * extra);
+    const inbox = new Inbox(W, pool);
+    expect(move(inbox, W)).toBe(W + extra);
+    expect(pool.available).toBe(9 * extra);
+    // The peer may now have WIDEN.toBytes in flight, and no more.
+    inbox.accept(WIDEN.toBytes);
+    expect(() => inbox.accept(1)).toThrow(ProtocolError);
+    expect(inbox.release(WIDEN.toBytes)).toBe(WIDEN.toBytes);
+    inbox.close();
+    expect(pool.available).toBe(10 * extra);
+    inbox.close();
+    expect(pool.available).toBe(10 * extra);
+  });
+
+  it("does not widen a stream whose reader is slow, nor one that never moves a window", () => {
+    vi.useFakeTimers();
+    const pool = new CreditPool(10 * extra);
+    const slowMs = Math.ceil(WIDEN.withinMs / (W / LIMITS.maxChunkBytes)) + 1;
+    const slow = new Inbox(W, pool);
+    expect(move(slow, 3 * W, slowMs)).toBe(3 * W);
+    const small = new Inbox(W, pool);
+    expect(move(small, W - 1)).toBeLessThan(W);
+    expect(pool.available).toBe(10 * extra);
+  });
+
+  it("lends no more than the pool holds, and nothing after close", () => {
+    vi.useFakeTimers();
+    const pool = new CreditPool(extra + 1000);
+    const first = new Inbox(W, pool);
+    const second = new Inbox(W, pool);
+    const third = new Inbox(W, pool);
+    expect(move(first, W)).toBe(W + extra);
+    expect(move(second, W)).toBe(W + 1000);
+    expect(move(third, W)).toBe(W);
+    expect(pool.available).toBe(0);
+    first.close();
+    const late = new Inbox(W, pool);
+    late.close();
+    expect(move(late, W)).toBe(W);
+    expect(pool.available).toBe(extra);
   });
 });
 

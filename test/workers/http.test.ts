@@ -2,6 +2,7 @@
 // client sees of the agent's answer, flow control in both directions, and the relay's own errors.
 
 import { describe, expect, it } from "vitest";
+import { WIDEN } from "../../worker/flow";
 import { LIMITS } from "../../worker/protocol";
 import { FakeAgent } from "./fake-agent";
 import { concat, failure, pattern, pause, publicFetch, uniqueName, within } from "./helpers";
@@ -87,6 +88,54 @@ describe("an exchange", () => {
     }
     agent.send({ type: "end", stream: head.stream });
     expect(await reading).toEqual(body);
+  });
+});
+
+describe("window widening", () => {
+  it("widens a download whose client reads fast to WIDEN.toBytes in flight, and keeps a slow one at the initial window", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    /** Sends `bytes` under credit; returns the largest credit the agent held at once. */
+    const serve = async (stream: number, bytes: number) => {
+      agent.send({ type: "response-head", stream, status: 200, statusText: "", headers: [], body: true });
+      let credit: number = LIMITS.initialWindow;
+      let most = credit;
+      for (let at = 0; at < bytes; ) {
+        while (credit === 0) credit += (await agent.next("credit", (f) => f.stream === stream)).bytes;
+        most = Math.max(most, credit);
+        const n = Math.min(credit, LIMITS.maxChunkBytes, bytes - at);
+        agent.send({ type: "data", stream, chunk: new Uint8Array(n) });
+        at += n;
+        credit -= n;
+      }
+      agent.send({ type: "end", stream });
+      return most;
+    };
+
+    const fast = publicFetch(name, "/fast");
+    const fastHead = await agent.next("request-head");
+    const reading = within(fast, 3_000, "the fast response").then((r) => r.arrayBuffer());
+    const fastMost = await serve(fastHead.stream, 2 * WIDEN.toBytes);
+    expect((await reading).byteLength).toBe(2 * WIDEN.toBytes);
+    expect(fastMost).toBeGreaterThan(LIMITS.initialWindow);
+    expect(fastMost).toBeLessThanOrEqual(WIDEN.toBytes);
+
+    // A client that reads 64 KiB every 60 ms hands on its first window in about 240 ms: not widened.
+    const slow = publicFetch(name, "/slow");
+    const slowHead = await agent.next("request-head");
+    const slowReading = within(slow, 3_000, "the slow response").then(async (r) => {
+      const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+      let got = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return got;
+        const before = Math.floor(got / LIMITS.maxChunkBytes);
+        got += value.byteLength;
+        if (Math.floor(got / LIMITS.maxChunkBytes) > before) await pause(60);
+      }
+    });
+    expect(await serve(slowHead.stream, 2 * LIMITS.initialWindow)).toBe(LIMITS.initialWindow);
+    expect(await slowReading).toBe(2 * LIMITS.initialWindow);
   });
 });
 
