@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   "local-unreachable": 502,
   "local-timeout": 504,
   "body-too-large": 413,
+  /** More request headers than HEADER_LIMITS allows, refused before anything else. */
+  "headers-too-large": 431,
   unauthorized: 401,
   "bad-request": 400,
   "capture-not-found": 404,

@@ -3,6 +3,25 @@
 
 import type { HeaderList } from "./protocol";
 
+/**
+ * The request header block the relay accepts: Cloudflare's edge refuses over 128 KB before a Worker runs,
+ * and a local relay (workerd alone takes about 400 KiB) refuses the same, plus a flood of more than 1,000 lines.
+ */
+export const HEADER_LIMITS = { bytes: 128 * 1024, count: 1000 } as const;
+
+/** Why a request's headers are over HEADER_LIMITS, or null. Bytes count as on the wire: name, ": ", value, CRLF. */
+export function oversizedHeaders(headers: Iterable<[string, string]>): string | null {
+  let count = 0;
+  let bytes = 0;
+  for (const [k, v] of headers) {
+    count += 1;
+    bytes += k.length + v.length + 4;
+  }
+  if (count > HEADER_LIMITS.count) return `its ${count} header lines exceed the relay's limit of ${HEADER_LIMITS.count}`;
+  if (bytes > HEADER_LIMITS.bytes) return `its ${bytes} bytes of headers exceed the relay's limit of ${HEADER_LIMITS.bytes / 1024} KiB`;
+  return null;
+}
+
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { requireToken, tokensEqual } from "./auth";
 import { type Env, settings } from "./env";
 import { RelayError } from "./errors";
+import { oversizedHeaders } from "./headers";
 import { inspectorPage, loginPage } from "./inspector-page";
 import { PROTOCOL_VERSION, TUNNEL_NAME } from "./protocol";
 import { registry } from "./registry";
@@ -185,11 +186,16 @@ app.onError((err) => {
 
 export default {
   /**
-   * Routes on the normalised URL: Hono matches on the raw request target, where "/t/x/../../_porthole/api" is
+   * Refuses an oversized header block before anything else (HEADER_LIMITS), then routes on the normalised URL: Hono matches on the raw request target, where "/t/x/../../_porthole/api" is
    * still under /t/, while every URL the relay builds from it resolves the dot segments onto the control plane.
    */
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     const href = new URL(request.url).href;
+    const oversized = oversizedHeaders(request.headers);
+    if (oversized) {
+      const target = `${request.method} ${new URL(href).pathname}`.slice(0, 200);
+      return new RelayError("headers-too-large", `The relay refused "${target}": ${oversized}.`).toResponse();
+    }
     return app.fetch(href === request.url ? request : new Request(href, request), env, ctx);
   },
 } satisfies ExportedHandler<Env>;

@@ -4,6 +4,7 @@
 
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { HEADER_LIMITS } from "../../worker/headers";
 import { fetchUrl, hostUrl, type RelayProcess, startAgent, startRelay, TOKEN } from "./harness";
 import { type RecordingOrigin, startRecordingOrigin } from "./recording-origin";
 
@@ -74,28 +75,42 @@ function request(line: string, headers: string[] = [], host = `${NAME}.localhost
   return `${line}\r\nHost: ${host}\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join("")}\r\n`;
 }
 
-describe("oversized headers: refused before the relay or the agent sees them", () => {
-  it("forwards a 15 KiB header intact: the local relay's header limit is about 16 KiB", async () => {
+describe("oversized headers: refused at the relay's entry, as Cloudflare's edge would", () => {
+  /** The relay's own refusal: 431 with its code and the limit in the sentence, not the local server's. */
+  function expectRefused(res: RawResponse, limit: RegExp): void {
+    expect(res.status).toBe(431);
+    expect(res.headers["x-porthole-error"]).toBe("headers-too-large");
+    expect(res.body).toMatch(limit);
+  }
+
+  it("forwards a 15 KiB header to the local server intact", async () => {
     const value = "c".repeat(15 * 1024);
     const res = await send(request("GET /large-header HTTP/1.1", [`X-Large: ${value}`]));
     expect(res.status).toBe(200);
     expect(origin.at("/large-header").map((s) => s.headers["x-large"])).toEqual([value]);
   });
 
-  it("answers a 100 KiB header block with 431", async () => {
-    const res = await send(request("GET /big-header HTTP/1.1", [`X-Big: ${"a".repeat(100 * 1024)}`]));
-    expect(res.status).toBe(431);
+  it("forwards a request just under the header-line limit", async () => {
+    const lines = Array.from({ length: HEADER_LIMITS.count - 10 }, (_, i) => `X-H${i}: v`);
+    const res = await send(request("GET /under-limit HTTP/1.1", lines));
+    expect(res.status).toBe(200);
+    expect(Object.keys(origin.at("/under-limit")[0]?.headers ?? {}).filter((k) => k.startsWith("x-h"))).toHaveLength(lines.length);
+  });
+
+  it(`answers a header block over ${HEADER_LIMITS.bytes / 1024} KiB with 431, naming the limit`, async () => {
+    const res = await send(request("GET /big-header HTTP/1.1", [`X-Big: ${"a".repeat(HEADER_LIMITS.bytes + 1024)}`]));
+    expectRefused(res, new RegExp(`${HEADER_LIMITS.bytes / 1024} KiB`));
     expect(origin.at("/big-header")).toEqual([]);
   });
 
-  it("answers 10,000 headers with 431", async () => {
+  it("answers 10,000 headers with 431, naming the limit", async () => {
     const res = await send(
       request(
         "GET /many-headers HTTP/1.1",
         Array.from({ length: 10_000 }, (_, i) => `X-H${i}: v`),
       ),
     );
-    expect(res.status).toBe(431);
+    expectRefused(res, new RegExp(`limit of ${HEADER_LIMITS.count}\\b`));
     expect(origin.at("/many-headers")).toEqual([]);
   });
 });

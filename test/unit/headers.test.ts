@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { addForwarded, applyHost, headerValue, stripForWebSocket, stripHopByHop } from "../../worker/headers";
+import {
+  addForwarded,
+  applyHost,
+  HEADER_LIMITS,
+  headerValue,
+  oversizedHeaders,
+  stripForWebSocket,
+  stripHopByHop,
+} from "../../worker/headers";
 import type { HeaderList } from "../../worker/protocol";
 
 describe("stripHopByHop", () => {
@@ -294,5 +302,25 @@ describe("headerValue", () => {
     ];
     expect(headerValue(h, "SET-COOKIE")).toBe("a");
     expect(headerValue(h, "x")).toBeUndefined();
+  });
+});
+
+describe("oversizedHeaders", () => {
+  const lines = (n: number): HeaderList => Array.from({ length: n }, (_, i) => [`x-${i}`, "v"]);
+
+  it("passes a block at the line limit and refuses one line more, naming the count and the limit", () => {
+    expect(oversizedHeaders(lines(HEADER_LIMITS.count))).toBeNull();
+    expect(oversizedHeaders(lines(HEADER_LIMITS.count + 1))).toBe(
+      `its ${HEADER_LIMITS.count + 1} header lines exceed the relay's limit of ${HEADER_LIMITS.count}`,
+    );
+  });
+
+  it("counts bytes as on the wire (name, colon, space, value, CRLF) and refuses one byte over", () => {
+    const name = "x-big";
+    const fits = HEADER_LIMITS.bytes - name.length - 4;
+    expect(oversizedHeaders([[name, "a".repeat(fits)]])).toBeNull();
+    expect(oversizedHeaders([[name, "a".repeat(fits + 1)]])).toBe(
+      `its ${HEADER_LIMITS.bytes + 1} bytes of headers exceed the relay's limit of ${HEADER_LIMITS.bytes / 1024} KiB`,
+    );
   });
 });
