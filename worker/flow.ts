@@ -122,6 +122,7 @@ export class CreditPool {
     return n;
   }
 
+  /** Takes back credit a stream no longer holds. */
   repay(bytes: number): void {
     this.free += bytes;
   }

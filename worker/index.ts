@@ -186,8 +186,9 @@ app.onError((err) => {
 
 export default {
   /**
-   * Refuses an oversized header block before anything else (HEADER_LIMITS), then routes on the normalised URL: Hono matches on the raw request target, where "/t/x/../../_porthole/api" is
-   * still under /t/, while every URL the relay builds from it resolves the dot segments onto the control plane.
+   * Refuses an oversized header block before anything else (HEADER_LIMITS), then routes on the normalised URL.
+   * Hono matches on the raw request target, where "/t/x/../../_porthole/api" is still under /t/, while every
+   * URL the relay builds from it resolves the dot segments onto the control plane.
    */
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     const href = new URL(request.url).href;
