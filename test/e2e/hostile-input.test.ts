@@ -63,6 +63,12 @@ function parse(text: string): RawResponse {
   return { status: Number(statusLine.split(" ")[1]), headers, body: text.slice(split + 4) };
 }
 
+/** The tunnel's captures, through the API. */
+async function capturesOfTunnel(): Promise<{ path: string; status: number; outcome: string }[]> {
+  const list = await fetchUrl(`${relay.url}/_porthole/api/tunnels/${NAME}/captures`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  return ((await list.json()) as { captures: { path: string; status: number; outcome: string }[] }).captures;
+}
+
 /** Sends one whole request on its own connection (Connection: close) and reads the answer. */
 function send(request: string): Promise<RawResponse> {
   const { socket, response } = connect();
@@ -95,6 +101,7 @@ describe("oversized headers: refused at the relay's entry, as Cloudflare's edge 
     const res = await send(request("GET /under-limit HTTP/1.1", lines));
     expect(res.status).toBe(200);
     expect(Object.keys(origin.at("/under-limit")[0]?.headers ?? {}).filter((k) => k.startsWith("x-h"))).toHaveLength(lines.length);
+    expect((await capturesOfTunnel()).find((c) => c.path === "/under-limit")).toMatchObject({ status: 200 });
   });
 
   it(`answers a header block over ${HEADER_LIMITS.bytes / 1024} KiB with 431, naming the limit`, async () => {
@@ -112,6 +119,8 @@ describe("oversized headers: refused at the relay's entry, as Cloudflare's edge 
     );
     expectRefused(res, new RegExp(`limit of ${HEADER_LIMITS.count}\\b`));
     expect(origin.at("/many-headers")).toEqual([]);
+    // Refused at the entry, as the edge would: the tunnel never sees it, so there is no capture.
+    expect((await capturesOfTunnel()).map((c) => c.path)).not.toContain("/many-headers");
   });
 });
 
@@ -195,9 +204,7 @@ describe("bodies", () => {
       `Tunnel "${NAME}" refused "POST /too-big": the request body (${size} bytes) exceeds the 95 MiB limit of this relay.\n`,
     );
     expect(origin.at("/too-big")).toEqual([]);
-    const list = await fetchUrl(`${relay.url}/_porthole/api/tunnels/${NAME}/captures`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-    const { captures } = (await list.json()) as { captures: { path: string; status: number; outcome: string }[] };
-    expect(captures.find((c) => c.path === "/too-big")).toMatchObject({ status: 413, outcome: "denied" });
+    expect((await capturesOfTunnel()).find((c) => c.path === "/too-big")).toMatchObject({ status: 413, outcome: "denied" });
   });
 });
 
