@@ -263,6 +263,8 @@ export class Agent {
       onDone: (summary) => {
         this.streams.delete(stream);
         const durationMs = Math.round((performance.now() - started) * 10) / 10;
+        // The stream's last frames go out before the line is printed: printing is a blocking write to a pipe or file.
+        this.batcher?.flush();
         this.emit({ event: "exchange", stream, method, path, durationMs, ...summary, ...(note ? { note } : {}) });
       },
     };

@@ -2,6 +2,7 @@
 // WebSocket upgrade until the local server accepts or refuses it.
 
 import { chunkReader } from "./body-reader";
+import { concatBytes } from "./bytes";
 import type { Outcome } from "./capture-model";
 import { RelayError } from "./errors";
 import { type CreditPool, Inbox, Outbox } from "./flow";
@@ -56,6 +57,13 @@ const RESET_ERRORS: Record<ResetCode, "local-unreachable" | "local-timeout" | "b
   "unknown-stream": "local-unreachable",
 };
 
+/** The response's Content-Length, when it declares one valid length (repeated lines join, as Headers.get joins them). */
+function declaredLength(headers: HeaderList): number | undefined {
+  const values = headers.filter(([k]) => k.toLowerCase() === "content-length").map(([, v]) => v);
+  const length = values.length === 0 ? Number.NaN : Number(values.join(", "));
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
 /** How a reset code reads as a capture outcome. */
 function outcomeOf(code: ResetCode): Outcome {
   switch (code) {
@@ -77,6 +85,8 @@ export class HttpExchange {
   /** Writes into the public response that the client has not read yet. */
   private unreadWrites = 0;
   private keepalive?: SseKeepalive;
+  /** A response head whose body is still being gathered from the message that brought it. */
+  private held?: { head: ResponseHead; chunks: Uint8Array[]; bytes: number };
   private readonly inbox: Inbox;
   private readonly outbox: Outbox;
   private finished = false;
@@ -115,10 +125,16 @@ export class HttpExchange {
 
   /** Routes one agent frame. Must stay synchronous: awaiting here would let chunks reorder. */
   onFrame(f: ExchangeFrame): void {
+    if (this.held && f.type !== "data" && f.type !== "end") this.answerHeld(false);
     switch (f.type) {
-      // The pipe or the public socket must exist before this returns: frames for it may follow in the same message.
       case "response-head":
-        return this.answer(() => this.response(f));
+        if (!this.settle) return this.fail("flow-control", "a second response head");
+        if (this.nullBody(f)) return this.answer(() => this.response(f, null));
+        // The rest of this message is routed before the answer is built (frames of one message are routed in one
+        // task): a response that ends in it goes out as one body, which costs the runtime far less than a stream.
+        this.held = { head: f, chunks: [], bytes: 0 };
+        queueMicrotask(() => this.answerHeld(false));
+        return;
       case "ws-accept": {
         const { upgrade } = this.o;
         if (!upgrade) return this.fail("local-error", "ws-accept for a plain HTTP request");
@@ -129,6 +145,7 @@ export class HttpExchange {
       case "data":
         return this.onData(f.chunk);
       case "end":
+        if (this.held) return this.answerHeld(true);
         this.writer?.close().catch(() => {});
         this.finish("ok");
         return;
@@ -155,19 +172,51 @@ export class HttpExchange {
   }
 
   private onData(chunk: Uint8Array): void {
-    const { writer } = this;
-    if (!writer) return this.fail("flow-control", "data before the response head");
+    const { writer, held } = this;
+    if (!writer && !held) return this.fail("flow-control", "data before the response head");
     try {
       this.inbox.accept(chunk.byteLength);
     } catch (err) {
-      writer.abort(err).catch(() => {});
+      writer?.abort(err).catch(() => {});
       return this.fail("flow-control", (err as Error).message);
     }
+    if (held) {
+      held.chunks.push(chunk);
+      held.bytes += chunk.byteLength;
+      return;
+    }
     this.o.recorder.responseChunk(chunk);
+    this.forward(chunk);
+  }
+
+  /** Writes a response chunk for the client, and grants its window back once the client has taken it. */
+  private forward(chunk: Uint8Array): void {
     this.write(this.keepalive?.sent(chunk) ?? chunk, () => {
       const grant = this.inbox.release(chunk.byteLength);
       if (grant > 0 && !this.finished) this.o.send({ type: "credit", stream: this.o.id, bytes: grant });
     });
+  }
+
+  /**
+   * Answers with the held head: with the whole body when the end came in the same message (and matches a declared
+   * length, so that a short body still fails as it would streamed), else with a stream that starts with what came.
+   */
+  private answerHeld(ended: boolean): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    const length = declaredLength(held.head.headers);
+    const whole = ended && (length === undefined || length === held.bytes);
+    this.answer(() => this.response(held.head, whole ? concatBytes(held.chunks, held.bytes) : undefined));
+    if (this.finished) return; // The runtime refused the head.
+    // Recorded after the head, which tells the capture how to read the body (as events, say).
+    for (const chunk of held.chunks) {
+      this.o.recorder.responseChunk(chunk);
+      if (!whole) this.forward(chunk);
+    }
+    if (!ended) return;
+    this.writer?.close().catch(() => {});
+    this.finish("ok");
   }
 
   /** Writes into the public response; a failed write means the client went away. */
@@ -220,22 +269,33 @@ export class HttpExchange {
     }
   }
 
-  private response(head: ResponseHead): Response {
+  private nullBody(head: ResponseHead): boolean {
+    return !head.body || this.o.method === "HEAD" || NULL_BODY_STATUS.has(head.status);
+  }
+
+  /** The public response: no body (`null`), the whole body, or (`undefined`) a pipe the body is written into. */
+  private response(head: ResponseHead, body: Uint8Array | null | undefined): Response {
     const headers = new Headers();
     for (const [k, v] of head.headers) headers.append(k, v);
     // A path-mode page may not claim the whole relay origin for a service worker (and so the inspector's login).
     if (this.o.pathMode) headers.delete("Service-Worker-Allowed");
     const encoded = headers.has("Content-Encoding");
-    const nullBody = !head.body || this.o.method === "HEAD" || NULL_BODY_STATUS.has(head.status);
     this.o.recorder.responseHead(head.status, head.headers);
-    if (nullBody) {
+    if (body === null) {
       this.finish("ok");
       return new Response(null, { status: head.status, statusText: head.statusText, headers });
     }
-    // Local workerd gzips some types and then holds the whole stream; identity keeps it streaming.
+    // Local workerd gzips some types (and then holds the whole stream); identity keeps the bytes as they came.
     if (!encoded) headers.set("Content-Encoding", "identity");
-    const length = Number(headers.get("Content-Length") ?? Number.NaN);
-    const pipe = Number.isSafeInteger(length) && length >= 0 ? new FixedLengthStream(length) : new IdentityTransformStream();
+    const init = {
+      status: head.status,
+      statusText: head.statusText,
+      headers,
+      encodeBody: encoded ? ("manual" as const) : ("automatic" as const),
+    };
+    if (body) return new Response(body, init);
+    const length = declaredLength(head.headers);
+    const pipe = length === undefined ? new IdentityTransformStream() : new FixedLengthStream(length);
     this.writer = pipe.writable.getWriter();
     // Not into a fixed-length or encoded body: the comment would break the length or the encoding.
     const eventStream = /^text\/event-stream\b/i.test(headers.get("Content-Type") ?? "");
@@ -246,12 +306,7 @@ export class HttpExchange {
         () => this.unreadWrites === 0,
       );
     }
-    return new Response(pipe.readable, {
-      status: head.status,
-      statusText: head.statusText,
-      headers,
-      encodeBody: encoded ? "manual" : "automatic",
-    });
+    return new Response(pipe.readable, init);
   }
 
   /** Resets the stream on the agent side and drops it. */
@@ -293,6 +348,7 @@ export class HttpExchange {
   private finish(outcome: Outcome, error?: string): void {
     if (this.finished) return;
     this.finished = true;
+    this.held = undefined;
     this.clearTimer();
     this.keepalive?.stop();
     // Built only when a client still waits: an Error's stack trace costs more than the rest of a small request.

@@ -175,6 +175,19 @@ describe("responses", () => {
     expect(bytes.every((b, i) => b === i % 256)).toBe(true);
   });
 
+  it("a small response the local server sent chunked goes out whole, with its length", async () => {
+    // The agent packs the head, the body and the end of a response it read at once into one message.
+    const res = await fetchUrl(hostUrl(relay, NAME, "/bytes?n=1024"));
+    expect(res.headers.get("content-length")).toBe("1024");
+    expect((await res.arrayBuffer()).byteLength).toBe(1024);
+  });
+
+  it("a large response the local server sent chunked streams, without a length", async () => {
+    const res = await fetchUrl(hostUrl(relay, NAME, "/bytes?n=4000000"));
+    expect(res.headers.get("content-length")).toBeNull();
+    expect((await res.arrayBuffer()).byteLength).toBe(4_000_000);
+  });
+
   it("an already-encoded body passes through untouched", async () => {
     const res = await fetchUrl(hostUrl(relay, NAME, "/gzip"), { headers: { "Accept-Encoding": "gzip" } });
     expect(res.headers.get("content-encoding")).toBe("gzip");

@@ -71,6 +71,11 @@ export class FakeAgent {
     this.ws.send(encodeFrame(frame));
   }
 
+  /** Sends frames in one message, as the agent's batcher packs the frames of one turn. */
+  sendTogether(frames: Frame[]): void {
+    this.ws.send(concat(frames.map(encodeFrame)));
+  }
+
   /** Sends bytes that need not be a valid frame. */
   sendRaw(message: Uint8Array | string): void {
     this.ws.send(message);

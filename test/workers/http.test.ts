@@ -209,6 +209,56 @@ describe("streaming and multiplexing", () => {
     expect(new Uint8Array(await answer.arrayBuffer())).toEqual(body);
   });
 
+  it("answers a response that arrives whole in one message with every chunk, in order", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/whole");
+    const { stream } = await agent.next("request-head");
+    const [a, b] = [pattern(700), pattern(300).reverse()];
+    agent.sendTogether([
+      { type: "response-head", stream, status: 200, statusText: "", headers: [["Content-Type", "text/plain"]], body: true },
+      { type: "data", stream, chunk: a },
+      { type: "data", stream, chunk: b },
+      { type: "end", stream },
+    ]);
+    const answer = await within(res, 3_000, "the response");
+    expect(answer.headers.get("Content-Type")).toBe("text/plain");
+    expect(new Uint8Array(await answer.arrayBuffer())).toEqual(concat([a, b]));
+  });
+
+  it("fails a response that arrives whole but shorter than its Content-Length, as a streamed one fails", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/short");
+    const { stream } = await agent.next("request-head");
+    agent.sendTogether([
+      { type: "response-head", stream, status: 200, statusText: "", headers: [["Content-Length", "10"]], body: true },
+      { type: "data", stream, chunk: pattern(5) },
+      { type: "end", stream },
+    ]);
+    const answer = await within(res, 3_000, "the response head");
+    await failure(answer.arrayBuffer(), 3_000, "the short body to fail");
+  });
+
+  it("streams a response whose head and first bytes come together but whose end comes later", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/later");
+    const { stream } = await agent.next("request-head");
+    agent.sendTogether([
+      { type: "response-head", stream, status: 200, statusText: "", headers: [], body: true },
+      { type: "data", stream, chunk: pattern(10) },
+    ]);
+    const reader = (await within(res, 3_000, "the response head")).body!.getReader();
+    const first = await within(reader.read(), 3_000, "the first bytes, before the end is sent");
+    expect(first.value).toEqual(pattern(10));
+    agent.send({ type: "data", stream, chunk: pattern(20) });
+    agent.send({ type: "end", stream });
+    const rest: Uint8Array[] = [];
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest.push(r.value);
+    expect(concat(rest)).toEqual(pattern(20));
+  });
+
   it("resets the stream with client-aborted when the public client goes away mid-response", async () => {
     const name = uniqueName();
     const agent = await FakeAgent.connect(name);
