@@ -125,6 +125,7 @@ export class HttpExchange {
 
   /** Routes one agent frame. Must stay synchronous: awaiting here would let chunks reorder. */
   onFrame(f: ExchangeFrame): void {
+    // Any other frame (a reset, say) acts on the answer as it would have stood: the streamed one.
     if (this.held && f.type !== "data" && f.type !== "end") this.answerHeld(false);
     switch (f.type) {
       case "response-head":

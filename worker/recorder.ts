@@ -268,8 +268,24 @@ export class Recorder {
   }
 }
 
-/** Sortable capture ids: time first, then randomness. */
+/** Six hex digits of sequence after the time. */
+const SEQUENCE_LIMIT = 0x1000000;
+const lastId = { ms: 0, sequence: 0 };
+
+/**
+ * Capture ids that sort by age and never repeat: the time, then a sequence. The runtime's clock stands still
+ * while an event runs, so a burst of requests shares one millisecond: random suffixes collided there (a capture
+ * lost to a duplicate key in the soak) and sorted out of order. Within a millisecond the sequence counts up from
+ * a random start; should it run out, the ids borrow the next millisecond.
+ */
 export function newCaptureId(): string {
-  const random = crypto.getRandomValues(new Uint8Array(3));
-  return `${Date.now().toString(16).padStart(12, "0")}-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const now = Date.now();
+  if (now > lastId.ms) {
+    lastId.ms = now;
+    lastId.sequence = (crypto.getRandomValues(new Uint32Array(1))[0] ?? 0) % (SEQUENCE_LIMIT / 2);
+  } else if (++lastId.sequence >= SEQUENCE_LIMIT) {
+    lastId.ms += 1;
+    lastId.sequence = 0;
+  }
+  return `${lastId.ms.toString(16).padStart(12, "0")}-${lastId.sequence.toString(16).padStart(6, "0")}`;
 }

@@ -240,6 +240,21 @@ describe("streaming and multiplexing", () => {
     await failure(answer.arrayBuffer(), 3_000, "the short body to fail");
   });
 
+  it("answers with the head and fails the body when a reset follows them in the same message", async () => {
+    const name = uniqueName();
+    const agent = await FakeAgent.connect(name);
+    const res = publicFetch(name, "/broken");
+    const { stream } = await agent.next("request-head");
+    agent.sendTogether([
+      { type: "response-head", stream, status: 200, statusText: "", headers: [], body: true },
+      { type: "data", stream, chunk: pattern(10) },
+      { type: "reset", stream, code: "local-error", message: "the local server closed the response early" },
+    ]);
+    const answer = await within(res, 3_000, "the response head");
+    expect(answer.status).toBe(200);
+    await failure(answer.arrayBuffer(), 3_000, "the body to fail");
+  });
+
   it("streams a response whose head and first bytes come together but whose end comes later", async () => {
     const name = uniqueName();
     const agent = await FakeAgent.connect(name);
